@@ -1,0 +1,115 @@
+"""Turn what AWS answered into ALLOWED / DENIED / ERROR: the one place that reads AWS errors.
+
+Every known denial shape is handled here: DynamoDB's HTTP 400 `AccessDeniedException` with the
+enhanced message, SES v1's 403 `AccessDenied` with backtick quoting, SESv2's 403
+`AccessDeniedException`, and moto's JSON-protocol shape (`Error.Code == "403"`, XML body inside the
+message). A throttle, a 5xx or a network failure is ERROR with `transient=True`, never DENIED.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from canary.model import Outcome
+
+__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "remediation", "DENY_CODES"]
+
+DENY_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                        "AuthorizationError", "AuthorizationErrorException"})
+THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+                            "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+                            "ProvisionedThroughputExceededException", "SlowDown", "BandwidthLimitExceeded",
+                            "PriorRequestNotComplete", "TransactionInProgressException",
+                            "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException"})
+SERVER_CODES = frozenset({"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable",
+                          "ServiceUnavailableException", "InternalServerException"})
+
+# AWS's documented AccessDenied wording: "... with an explicit deny in a <policy>" and
+# "... because no <policy> allows the <action> action". Order matters: most specific first.
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("identity-based policy", "identity-policy"),
+    ("permissions boundary", "permissions-boundary"),
+    ("session policy", "session-policy"),
+    ("service control policy", "scp"),
+    ("resource control policy", "rcp"),
+    ("resource-based policy", "resource-policy"),
+    ("vpc endpoint policy", "vpc-endpoint-policy"),
+)
+_MOTO_XML = re.compile(r"<Code>(?P<code>[^<]+)</Code>\s*<Message>(?P<message>[^<]*)</Message>", re.S)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    error_code: str | None = None
+    message: str | None = None
+    deny_reason: str | None = None
+    transient: bool = False
+
+
+def deny_reason(message: str) -> str:
+    """Name the policy layer that denied, from AWS's message; `implicit` when no identity policy allows."""
+    text = message.lower()
+    if "because no identity-based policy allows" in text:
+        return "implicit"
+    for needle, reason in _REASONS:
+        if f"explicit deny in a {needle}" in text or f"explicit deny in an {needle}" in text:
+            return reason
+        if f"because no {needle} allows" in text:
+            return reason
+    return "unknown"
+
+
+def _unwrap_moto(code: str, message: str) -> tuple[str, str]:
+    """moto answers JSON-protocol denials as code "403" with an XML error document as the message."""
+    if code.isdigit():
+        m = _MOTO_XML.search(message)
+        if m:
+            return m.group("code").strip(), m.group("message").strip()
+    return code, message
+
+
+def classify(error: dict[str, Any] | None, status: int | None = None,
+             harmless: frozenset[str] = frozenset()) -> Verdict:
+    """Classify a parsed AWS response: `error` is botocore's `response["Error"]`, None on success."""
+    if not error:
+        return Verdict(Outcome.ALLOWED)
+    code, message = _unwrap_moto(str(error.get("Code") or ""), str(error.get("Message") or ""))
+    if code in harmless:
+        return Verdict(Outcome.ALLOWED, error_code=code,
+                       message=f"authorized; the expected harmless refusal ({code}) proves it and nothing changed")
+    if code in DENY_CODES or code.endswith(".AccessDenied"):
+        return Verdict(Outcome.DENIED, error_code=code, message=message, deny_reason=deny_reason(message))
+    transient = (code in THROTTLE_CODES or code in SERVER_CODES or (status is not None and status >= 500)
+                 or (code.isdigit() and int(code) >= 500))
+    return Verdict(Outcome.ERROR, error_code=code or (str(status) if status else "Unknown"),
+                   message=message or "no message", transient=transient)
+
+
+def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset()) -> Verdict:
+    """Classify anything a boto3 call raised; unknown exceptions are ERROR, never DENIED."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        return classify(response["Error"], status, harmless)
+    from botocore import exceptions as bx  # already loaded by any boto3 client
+
+    name = type(exc).__name__
+    if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+        return Verdict(Outcome.ERROR, error_code="Timeout", message=str(exc), transient=True)
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ConnectionError)):
+        return Verdict(Outcome.ERROR, error_code="EndpointUnreachable", message=str(exc), transient=True)
+    if isinstance(exc, bx.NoCredentialsError):
+        return Verdict(Outcome.ERROR, error_code="NoCredentials",
+                       message="no AWS credentials found (set a profile, env vars or a role)")
+    if isinstance(exc, TimeoutError):
+        return Verdict(Outcome.ERROR, error_code="Timeout", message=str(exc) or "timed out", transient=True)
+    return Verdict(Outcome.ERROR, error_code=name, message=str(exc) or name)
+
+
+def remediation(action: str, resources: tuple[str, ...]) -> dict[str, Any]:
+    """The identity-policy statement that grants exactly the probed action on the probed resource(s)."""
+    return {"Effect": "Allow", "Action": action,
+            "Resource": resources[0] if len(resources) == 1 else list(resources)}

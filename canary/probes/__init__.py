@@ -1,0 +1,122 @@
+"""The probe registry: one module per AWS service, each registering probes under the IAM action they prove.
+
+A probe is *data*: its build function turns validated params plus the account/region into the exact
+`Call` the runner will make. Nothing here sends anything, which is what makes `--explain` exact and
+the harmlessness argument reviewable. The one list of what exists is `PROBES`; config validation
+reads its keys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Call", "Target", "ProbeParams", "ProbeType", "PROBES", "register", "build_call", "probe_resources"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the probes run: the account and region the ARNs are built for."""
+
+    region: str
+    account: str
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, *, region: str | None = None) -> str:
+        reg = self.region if region is None else region
+        return f"arn:{self.partition}:{service}:{reg}:{self.account}:{resource}"
+
+
+# Used by check-policy when the account/region are unknown: the ARN then matches any of them.
+ANY_TARGET = Target(region="*", account="*")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call, exactly as it will be sent (`service` is the boto3 client name)."""
+
+    action: str
+    service: str
+    operation: str
+    params: dict[str, Any]
+    resource: str
+    # Other ARNs the same action may be authorized on (e.g. an SES domain identity).
+    alt_resources: tuple[str, ...] = ()
+    # Error codes that prove the call was authorized and did nothing (e.g. ConditionalCheckFailed).
+    harmless_errors: frozenset[str] = frozenset()
+    # One sentence on why this call cannot change anything; shown by --explain.
+    why_harmless: str = ""
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource, *self.alt_resources)
+
+
+class ProbeParams(BaseModel):
+    """Fields every probe has; each probe type adds its own and forbids unknown ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    action: str
+    id: str | None = None
+
+    def resource_name(self) -> str:
+        """Name the probed resource for the default id (e.g. the table name)."""
+        return ""
+
+    @property
+    def probe_id(self) -> str:
+        return self.id or slug(f"{self.action}-{self.resource_name()}")
+
+
+P = TypeVar("P", bound=ProbeParams)
+ProbeFn = Callable[[P, Target], Call]
+
+
+@dataclass(frozen=True)
+class ProbeType(Generic[P]):
+    """A registered probe: the IAM action it proves, its params model, and its build function."""
+
+    action: str
+    params: type[P]
+    build: ProbeFn[P]
+    services: tuple[str, ...] = field(default=())
+
+
+PROBES: dict[str, ProbeType[Any]] = {}
+
+
+def register(action: str, params: type[P], *, services: tuple[str, ...]) -> Callable[[ProbeFn[P]], ProbeFn[P]]:
+    """Register `fn` as the probe proving `action`; one action has exactly one probe."""
+
+    def deco(fn: ProbeFn[P]) -> ProbeFn[P]:
+        if action in PROBES:
+            raise RuntimeError(f"probe for {action} registered twice")
+        PROBES[action] = ProbeType(action=action, params=params, build=fn, services=services)
+        return fn
+
+    return deco
+
+
+def build_call(params: ProbeParams, target: Target) -> Call:
+    """Build the exact call for a validated probe."""
+    return PROBES[params.action].build(params, target)
+
+
+def probe_resources(params: ProbeParams, target: Target = ANY_TARGET) -> tuple[str, ...]:
+    """The ARNs the probe's action is authorized against (for check-policy and remediation)."""
+    return build_call(params, target).resources
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")
+
+
+# Registration happens on import; keep this list the only place that names the modules.
+from canary.probes import dynamodb, ses  # noqa: E402,F401

@@ -1,0 +1,210 @@
+"""Run every probe once, concurrently, within a deadline, and gather a Report.
+
+The runner owns what all probes share: clients (one per service, made once, before any thread
+starts, because creating boto3 clients is not thread-safe), timeouts, bounded retries with full
+jitter for transient errors only, and the overall deadline that keeps a Lambda from timing out
+mid-run. A probe that raises anything at all becomes ERROR for that probe; the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from canary.classify import Verdict, classify_exception, remediation
+from canary.config import CanaryConfig
+from canary.model import Outcome, ProbeResult, Report
+from canary.probes import PROBES, Call, ProbeParams, Target, build_call
+
+__all__ = ["run", "Runner", "ProbeHook", "resolve_target"]
+
+log = logging.getLogger("canary.runner")
+
+# A hook wraps each probe's execution (X-Ray uses it for one subsegment per probe).
+ProbeHook = Callable[[ProbeParams, Callable[[], ProbeResult]], ProbeResult]
+BACKOFF_BASE_S = 0.2
+BACKOFF_CAP_S = 2.0
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def resolve_target(session: Any, region: str | None = None, endpoint_url: str | None = None,
+                   timeout_s: float = 5.0) -> tuple[Target, str | None, str | None]:
+    """Account and region to build ARNs with, the caller's ARN, and why STS failed (if it did).
+
+    `sts:GetCallerIdentity` needs no permission, so it works for any role; when it fails the probes
+    still run (the account in their ARNs is then `*`).
+    """
+    from botocore.config import Config
+
+    reg = region or session.region_name
+    if not reg:
+        from canary.errors import ConfigError
+
+        raise ConfigError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region")
+    cfg = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 2})
+    try:
+        sts = session.client("sts", region_name=reg, endpoint_url=endpoint_url, config=cfg)
+        ident = sts.get_caller_identity()
+        partition = str(ident["Arn"]).split(":")[1]
+        return Target(region=reg, account=ident["Account"], partition=partition), ident["Arn"], None
+    except Exception as exc:  # noqa: BLE001 - any failure here only degrades the ARNs
+        v = classify_exception(exc)
+        log.warning("sts:GetCallerIdentity failed (%s); ARNs will use account '*'", v.error_code)
+        return Target(region=reg, account="*"), None, f"{v.error_code}: {v.message}"
+
+
+class Runner:
+    """One configured run: build calls, make clients, execute, classify."""
+
+    def __init__(self, config: CanaryConfig, session: Any | None = None, *, region: str | None = None,
+                 endpoint_url: str | None = None, stage: str | None = None, deadline_s: float | None = None,
+                 sequential: bool = False, hook: ProbeHook | None = None,
+                 on_result: Callable[[ProbeResult], None] | None = None) -> None:
+        if session is None:
+            import boto3
+
+            session = boto3.Session()
+        self.config = config
+        self.settings = config.settings
+        self.session = session
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.stage = stage or config.settings.stage or "default"
+        self.deadline_s = min(deadline_s, self.settings.deadline_s) if deadline_s else self.settings.deadline_s
+        self.sequential = sequential
+        self.hook = hook
+        self.on_result = on_result
+        self._rng = random.Random()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _clients(self, services: set[str], region: str) -> dict[str, Any]:
+        from botocore.config import Config
+
+        s = self.settings
+        cfg = Config(connect_timeout=s.probe_timeout_s, read_timeout=s.probe_timeout_s,
+                     retries={"total_max_attempts": 1}, max_pool_connections=max(10, s.max_workers))
+        return {svc: self.session.client(svc, region_name=region, endpoint_url=self.endpoint_url, config=cfg)
+                for svc in sorted(services)}
+
+    # -- executing --------------------------------------------------------------------------
+
+    def _attempt(self, client: Any, call: Call) -> Verdict:
+        try:
+            getattr(client, call.operation)(**call.params)  # the response is discarded, never logged
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
+            return classify_exception(exc, call.harmless_errors)
+        return Verdict(Outcome.ALLOWED)
+
+    def _execute(self, probe: ProbeParams, call: Call, client: Any, deadline: float) -> ProbeResult:
+        start = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            verdict = self._attempt(client, call)
+            if not verdict.transient or attempts > self.settings.retries:
+                break
+            backoff = self._rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1)))
+            if time.monotonic() + backoff + self.settings.probe_timeout_s > deadline:
+                break  # no time left for another full attempt
+            time.sleep(backoff)
+        return self._result(probe, call, verdict, start, attempts)
+
+    def _result(self, probe: ProbeParams, call: Call, v: Verdict, start: float, attempts: int) -> ProbeResult:
+        rem = remediation(call.action, call.resources) if v.outcome is Outcome.DENIED and v.deny_reason == "implicit" else None
+        return ProbeResult(id=probe.probe_id, action=probe.action, resource=call.resource, outcome=v.outcome,
+                           deny_reason=v.deny_reason, error_code=v.error_code, message=v.message,
+                           transient=v.transient, duration_ms=int((time.monotonic() - start) * 1000),
+                           attempts=attempts, remediation=rem)
+
+    def _guarded(self, probe: ProbeParams, call: Call, client: Any, deadline: float) -> ProbeResult:
+        def body() -> ProbeResult:
+            return self._execute(probe, call, client, deadline)
+
+        start = time.monotonic()
+        try:
+            result = self.hook(probe, body) if self.hook else body()
+        except Exception as exc:  # noqa: BLE001 - a bug in one probe must not stop the others
+            log.exception("probe %s raised", probe.probe_id)
+            result = self._result(probe, call, Verdict(Outcome.ERROR, type(exc).__name__, str(exc)), start, 1)
+        if self.on_result:
+            try:
+                self.on_result(result)
+            except Exception:  # noqa: BLE001 - progress output never breaks a run
+                log.exception("progress callback failed")
+        return result
+
+    def run(self) -> Report:
+        t0 = time.monotonic()
+        deadline = t0 + self.deadline_s
+        started = _now_iso()
+        target, principal, sts_error = resolve_target(self.session, self.region, self.endpoint_url,
+                                                      min(self.settings.probe_timeout_s, self.deadline_s))
+        report = Report(stage=self.stage, started_at=started, principal=principal,
+                        namespace=self.settings.namespace)
+        results: dict[int, ProbeResult] = {}
+        calls: dict[int, Call] = {}
+        for i, probe in enumerate(self.config.probes):
+            try:
+                calls[i] = build_call(probe, target)
+            except Exception as exc:  # noqa: BLE001
+                results[i] = ProbeResult(probe.probe_id, probe.action, "", Outcome.ERROR,
+                                         error_code=type(exc).__name__, message=f"could not build the call: {exc}")
+        services = {calls[i].service for i in calls}
+        try:
+            clients = self._clients(services, target.region)
+        except Exception as exc:  # noqa: BLE001 - e.g. a bad endpoint URL: every probe is ERROR
+            v = classify_exception(exc)
+            for i, call in calls.items():
+                results[i] = self._result(self.config.probes[i], call, v, time.monotonic(), 0)
+            calls = {}
+            clients = {}
+        if self.sequential or self.settings.max_workers == 1:
+            for i, call in calls.items():
+                results[i] = self._guarded(self.config.probes[i], call, clients[call.service], deadline)
+        elif calls:
+            self._run_pool(calls, clients, deadline, results)
+        report.results = [results[i] for i in sorted(results)]
+        report.duration_ms = int((time.monotonic() - t0) * 1000)
+        if sts_error and principal is None:
+            log.warning("caller identity unknown: %s", sts_error)
+        return report
+
+    def _run_pool(self, calls: dict[int, Call], clients: dict[str, Any], deadline: float,
+                  results: dict[int, ProbeResult]) -> None:
+        pool = ThreadPoolExecutor(max_workers=min(self.settings.max_workers, len(calls)),
+                                  thread_name_prefix="probe")
+        futures: dict[Future[ProbeResult], int] = {
+            pool.submit(self._guarded, self.config.probes[i], call, clients[call.service], deadline): i
+            for i, call in calls.items()}
+        pending = set(futures)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+            for f in done:
+                results[futures[f]] = f.result()
+        for f in pending:  # the deadline passed: report, do not wait
+            i = futures[f]
+            f.cancel()
+            results[i] = self._result(self.config.probes[i], calls[i], Verdict(
+                Outcome.ERROR, "DeadlineExceeded",
+                f"no answer within the run's deadline ({self.deadline_s:.1f}s)", transient=True),
+                deadline - self.deadline_s, 1)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run(config: CanaryConfig, session: Any | None = None, **kwargs: Any) -> Report:
+    """Run all probes of `config` once and return the report (see `Runner` for the options)."""
+    return Runner(config, session, **kwargs).run()
+
+
+assert PROBES, "probe registry is empty"
