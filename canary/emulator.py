@@ -41,15 +41,58 @@ def _quiet_werkzeug() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+_AWS_WORDING = {"on": True}
+
+
+def _install_aws_wording() -> None:
+    """Word moto's AccessDenied messages as AWS does, from moto's own policy evaluation.
+
+    moto decides allow/deny by evaluating the caller's policies, but words every denial the same
+    way ("is not authorized to perform: X"). AWS states why: "... because no identity-based policy
+    allows the X action" (implicit) or "... with an explicit deny in an identity-based policy".
+    This wrapper keeps moto's decision and only re-words the message, asking moto's own evaluator
+    whether an explicit Deny matched. It changes text, never outcomes; `Emulator(aws_wording=False)`
+    turns it off so that moto's raw shape stays tested too.
+    """
+    from moto.core.exceptions import AccessDeniedError, _RESTError
+    from moto.iam import access_control as ac
+
+    base = ac.IAMRequestBase
+    if getattr(base, "_canary_wording", False):
+        return
+    original = base.check_action_permitted
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        try:
+            original(self, resource)
+        except AccessDeniedError as exc:
+            if not _AWS_WORDING["on"]:
+                raise
+            explicit = any(ac.IAMPolicy(p).is_action_permitted(self._action, resource) == ac.PermissionResult.DENIED
+                           for p in self._access_key.collect_policies())
+            why = ("with an explicit deny in an identity-based policy" if explicit
+                   else f"because no identity-based policy allows the {self._action} action")
+            on = f" on resource: {resource}" if resource and resource != "*" else ""
+            text = f"User: {self._access_key.arn} is not authorized to perform: {self._action}{on} {why}"
+            err = AccessDeniedError(self._access_key.arn, self._action)
+            _RESTError.__init__(err, "AccessDenied", text)  # re-renders the XML body with AWS's wording
+            raise err from exc
+
+    base.check_action_permitted = check_action_permitted
+    base._canary_wording = True
+
+
 class Emulator:
     """Start a moto server, create an admin user, then turn IAM checks on."""
 
-    def __init__(self, port: int = 0, region: str = REGION) -> None:
+    def __init__(self, port: int = 0, region: str = REGION, *, aws_wording: bool = True) -> None:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - exercised only without the extra
             raise RuntimeError("the embedded emulator needs moto: pip install 'chalice-permission-canary[demo]'") from exc
         self.region = region
+        _install_aws_wording()
+        _AWS_WORDING["on"] = aws_wording
         _quiet_werkzeug()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.url = ""

@@ -1,0 +1,105 @@
+"""Show a report to a person (rich table) or a program (JSON). rich is imported only here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["to_json", "render_table", "render_explain", "summary_line", "OUTCOME_STYLE"]
+
+OUTCOME_STYLE = {"ALLOWED": "bold green", "DENIED": "bold red", "ERROR": "bold yellow"}
+
+_LAYER = {
+    "identity-policy": "an identity-based policy (a Deny statement on the role)",
+    "permissions-boundary": "the role's permissions boundary",
+    "session-policy": "a session policy",
+    "scp": "a service control policy (AWS Organizations)",
+    "rcp": "a resource control policy (AWS Organizations)",
+    "resource-policy": "a resource-based policy",
+    "vpc-endpoint-policy": "a VPC endpoint policy",
+}
+
+
+def to_json(report: dict[str, Any], indent: int | None = 2) -> str:
+    return json.dumps(report, indent=indent, sort_keys=False)
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    s = report.get("summary", {})
+    who = report.get("principal") or "unknown principal"
+    return (f"{s.get('allowed', 0)} allowed, {s.get('denied', 0)} denied, {s.get('error', 0)} errors "
+            f"in {report.get('duration_ms', 0)} ms — stage {report.get('stage')}, as {who}")
+
+
+def _detail(r: dict[str, Any]) -> str:
+    if r["outcome"] == "DENIED":
+        return f"{r.get('error_code')}: {r.get('deny_reason') or 'unknown'}"
+    if r["outcome"] == "ERROR":
+        t = " (transient)" if r.get("transient") else ""
+        msg = (r.get("message") or "").splitlines()[0][:160] if r.get("message") else ""
+        return f"{r.get('error_code')}{t}: {msg}"
+    return r.get("error_code") and f"via {r['error_code']}" or "ok"
+
+
+def advice(r: dict[str, Any]) -> str | None:
+    """One plain sentence (plus the statement) on what to do about a non-ALLOWED row."""
+    if r["outcome"] == "DENIED":
+        reason = r.get("deny_reason")
+        if r.get("remediation"):
+            stmt = json.dumps(r["remediation"], indent=2)
+            return f"No policy allows this. Add to the role's policy (.chalice/policy-<stage>.json):\n{stmt}"
+        if reason in _LAYER:
+            return (f"Explicitly denied by {_LAYER[reason]}. An Allow cannot override an explicit Deny: "
+                    "remove or narrow that Deny.")
+        stmt = json.dumps({"Effect": "Allow", "Action": r["action"], "Resource": r["resource"]}, indent=2)
+        return ("AWS did not say which policy denied. Check for an explicit Deny (SCP, boundary, "
+                f"resource policy); if there is none, grant:\n{stmt}")
+    if r["outcome"] == "ERROR":
+        if r.get("transient"):
+            return "Transient (throttling, 5xx, timeout or network): not a permission problem; retried already."
+        return "Not a permission verdict: fix the resource or config named above (missing table, unverified identity…)."
+    return None
+
+
+def render_table(report: dict[str, Any], console: Any | None = None) -> None:
+    """One row per probe, outcome coloured; then, for each probe that is not ALLOWED, what to do."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console or Console()
+    table = Table(title=f"Permission canary — stage {report.get('stage')}", title_justify="left")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("probe", overflow="fold")
+    table.add_column("action", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    results = report.get("results", [])
+    for r in results:
+        table.add_row(Text(r["outcome"], style=OUTCOME_STYLE.get(r["outcome"], "")), r["id"], r["action"], _detail(r))
+    con.print(table)
+    for r in results:
+        tip = advice(r)
+        if tip:
+            con.print(Text(f"{r['outcome']} {r['id']}", style=OUTCOME_STYLE.get(r["outcome"], "")),
+                      Text(f"({r['action']} on {r.get('resource') or '?'})"))
+            con.print(Text("  " + tip.replace("\n", "\n  ")), soft_wrap=True)
+    ok = report.get("ok")
+    con.print(Text(("OK: " if ok else "NOT OK: ") + summary_line(report), style="green" if ok else "red"))
+
+
+def render_explain(calls: list[dict[str, Any]], console: Any | None = None) -> None:
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    con = console or Console()
+    for c in calls:
+        con.print(f"[bold]{c['id']}[/bold]  {c['action']}  →  {c['service']}.{c['operation']}")
+        con.print(f"  resource: {c['resource']}")
+        con.print(f"  harmless: {c['why_harmless']}")
+        con.print(Syntax(json.dumps(c["params"], indent=2, default=_bytes), "json", theme="ansi_dark"))
+
+
+def _bytes(v: Any) -> Any:
+    if isinstance(v, (bytes, bytearray)):
+        return v.decode("utf-8", "replace")
+    raise TypeError(type(v).__name__)
