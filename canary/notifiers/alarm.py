@@ -1,0 +1,154 @@
+"""Parse the CloudWatch alarm message that SNS delivers, into the few facts a notification needs.
+
+CloudWatch sends two shapes: a single-metric `Trigger` (`MetricName`, `Namespace`, `Dimensions`)
+and a metric-math `Trigger` (`Metrics[]`, each maybe with `MetricStat.Metric`). Which canary alarm
+fired is read from the metric it watches, falling back to the alarm-name suffix, because names are
+user-editable and metrics are the contract (DESIGN.md "Alarms"). Anything unparseable raises
+`AlarmMessageError`, which the handler logs and acknowledges: a malformed message must never
+become a Lambda crash loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from canary.errors import CanaryError
+
+__all__ = ["Alarm", "AlarmMessageError", "KINDS", "STATES", "parse_alarm", "alarm_from_dict"]
+
+STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
+# alarm kind -> the metric it watches (DESIGN.md "Metrics") and the alarm-name suffix the deploy tools use.
+KINDS: dict[str, tuple[str, str]] = {
+    "denied": ("ProbesDenied", "-denied"),
+    "errors": ("ProbesErrored", "-errors"),
+    "heartbeat": ("ProbesRun", "-heartbeat"),
+}
+_KIND_BY_METRIC = {metric: kind for kind, (metric, _) in KINDS.items()}
+
+
+class AlarmMessageError(CanaryError):
+    """The SNS message is not a CloudWatch alarm state change we can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One alarm state change, as much as a notification needs of it."""
+
+    name: str
+    state: str
+    old_state: str | None = None
+    reason: str | None = None
+    description: str | None = None
+    changed_at: str | None = None
+    arn: str | None = None
+    region: str | None = None
+    account: str | None = None
+    partition: str = "aws"
+    kind: str = "unknown"
+    metric: str | None = None
+    namespace: str | None = None
+    stage: str | None = None
+    periods: int | None = None
+    period_s: int | None = None
+
+
+def parse_alarm(message: str) -> Alarm:
+    """Read the raw SNS `Message` string (CloudWatch alarm JSON); also accepts a whole SNS event."""
+    if not isinstance(message, str) or not message.strip():
+        raise AlarmMessageError("the SNS message is empty")
+    try:
+        data = json.loads(message)
+    except ValueError as exc:
+        raise AlarmMessageError(f"the SNS message is not JSON ({exc.msg} at position {exc.pos})") from None
+    return alarm_from_dict(data)
+
+
+def _unwrap_sns(data: Any) -> Any:
+    """Accept `{"Records": [{"Sns": {"Message": "..."}}]}` too (what a hand-made test event looks like)."""
+    if isinstance(data, dict) and isinstance(data.get("Records"), list) and data["Records"]:
+        sns = data["Records"][0].get("Sns") if isinstance(data["Records"][0], dict) else None
+        if isinstance(sns, dict) and isinstance(sns.get("Message"), str):
+            try:
+                return json.loads(sns["Message"])
+            except ValueError as exc:
+                raise AlarmMessageError(f"Records[0].Sns.Message is not JSON ({exc.msg})") from None
+    return data
+
+
+def _str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def alarm_from_dict(data: Any) -> Alarm:
+    """Validate the alarm JSON: `AlarmName` and a known `NewStateValue` are required, the rest optional."""
+    data = _unwrap_sns(data)
+    if not isinstance(data, dict):
+        raise AlarmMessageError(f"the SNS message is JSON but not an object (got {type(data).__name__})")
+    name = _str(data, "AlarmName")
+    if name is None:
+        raise AlarmMessageError("the alarm message has no AlarmName (is this a CloudWatch alarm notification?)")
+    state = data.get("NewStateValue")
+    if state is None:
+        raise AlarmMessageError(f"alarm {name!r}: the message has no NewStateValue")
+    if state not in STATES:
+        raise AlarmMessageError(f"alarm {name!r}: unknown NewStateValue {str(state)[:40]!r} "
+                                f"(expected one of {', '.join(STATES)})")
+    trigger = data.get("Trigger") if isinstance(data.get("Trigger"), dict) else {}
+    metric, namespace, dims = _metric_of(trigger)
+    arn = _str(data, "AlarmArn")
+    arn_parts = arn.split(":") if arn else []
+    region = arn_parts[3] if len(arn_parts) > 4 and arn_parts[3] else None
+    partition = arn_parts[1] if len(arn_parts) > 4 and arn_parts[1] else "aws"
+    account = _str(data, "AWSAccountId") or (arn_parts[4] if len(arn_parts) > 4 and arn_parts[4] else None)
+    periods = trigger.get("EvaluationPeriods")
+    period = trigger.get("Period")
+    return Alarm(
+        name=name, state=state, old_state=_str(data, "OldStateValue"), reason=_str(data, "NewStateReason"),
+        description=_str(data, "AlarmDescription"), changed_at=_str(data, "StateChangeTime"), arn=arn,
+        region=region, account=account, partition=partition, kind=_kind(metric, name), metric=metric,
+        namespace=namespace, stage=dims.get("Stage"),
+        periods=periods if isinstance(periods, int) else None,
+        period_s=period if isinstance(period, int) else None,
+    )
+
+
+def _dimensions(raw: Any) -> dict[str, str]:
+    """CloudWatch writes `{"name": .., "value": ..}` in SNS messages and `{"Name", "Value"}` in the API."""
+    out: dict[str, str] = {}
+    for d in raw if isinstance(raw, list) else []:
+        if isinstance(d, dict):
+            k, v = d.get("name", d.get("Name")), d.get("value", d.get("Value"))
+            if isinstance(k, str) and isinstance(v, str):
+                out[k] = v
+    return out
+
+
+def _metric_of(trigger: Mapping[str, Any]) -> tuple[str | None, str | None, dict[str, str]]:
+    """The watched metric: the single-metric fields, else the canary metric among metric-math inputs."""
+    if isinstance(trigger.get("MetricName"), str):
+        return trigger["MetricName"], _str(trigger, "Namespace"), _dimensions(trigger.get("Dimensions"))
+    found: list[tuple[str, str | None, dict[str, str]]] = []
+    for m in trigger.get("Metrics") or []:
+        metric = ((m or {}).get("MetricStat") or {}).get("Metric") if isinstance(m, dict) else None
+        if isinstance(metric, dict) and isinstance(metric.get("MetricName"), str):
+            found.append((metric["MetricName"], _str(metric, "Namespace"), _dimensions(metric.get("Dimensions"))))
+    known = [f for f in found if f[0] in _KIND_BY_METRIC]
+    if len({f[0] for f in known}) == 1:
+        return known[0]
+    # Several canary metrics (or none) in one expression: report the first, let the name decide the kind.
+    if found:
+        first = known[0] if known else found[0]
+        return (None if len(known) > 1 else first[0]), first[1], first[2]
+    return None, None, {}
+
+
+def _kind(metric: str | None, name: str) -> str:
+    if metric in _KIND_BY_METRIC:
+        return _KIND_BY_METRIC[metric]
+    for kind, (_, suffix) in KINDS.items():
+        if name.endswith(suffix):
+            return kind
+    return "unknown"
