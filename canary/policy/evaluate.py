@@ -317,7 +317,7 @@ def _compiled(policy: Any) -> CompiledPolicy:
     if isinstance(policy, CompiledPolicy):
         return policy
     try:
-        key = json.dumps(policy, sort_keys=True, separators=(",", ":"))
+        key = json.dumps(policy, separators=(",", ":"))  # keeps key order: condition keys are named in order
     except (TypeError, ValueError):
         return CompiledPolicy(policy)
     return _compiled_from_json(key)
