@@ -26,18 +26,28 @@ THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledExcep
 SERVER_CODES = frozenset({"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable",
                           "ServiceUnavailableException", "InternalServerException"})
 
-# AWS's documented AccessDenied wording: "... with an explicit deny in a <policy>" and
-# "... because no <policy> allows the <action> action". Order matters: most specific first.
-_REASONS: tuple[tuple[str, str], ...] = (
-    ("identity-based policy", "identity-policy"),
-    ("permissions boundary", "permissions-boundary"),
-    ("session policy", "session-policy"),
-    ("service control policy", "scp"),
-    ("resource control policy", "rcp"),
-    ("resource-based policy", "resource-policy"),
-    ("vpc endpoint policy", "vpc-endpoint-policy"),
-)
-_MOTO_XML = re.compile(r"<Code>(?P<code>[^<]+)</Code>\s*<Message>(?P<message>[^<]*)</Message>", re.S)
+# AWS's documented AccessDenied wording (IAM User Guide, "Troubleshooting access denied error
+# messages"): "... with an explicit deny in a <type> policy" and "... because no <type> policy allows
+# the <action> action". The policy type names the layer; the documentation itself spells the session
+# one "sessions policy" once, and an SCP denial is always worded "explicit deny", even when implicit.
+_POLICY_TYPES: dict[str, str] = {
+    "identity-based policy": "identity-policy",
+    "permissions boundary": "permissions-boundary",
+    "session policy": "session-policy",
+    "sessions policy": "session-policy",
+    "service control policy": "scp",
+    "resource control policy": "rcp",
+    "resource-based policy": "resource-policy",
+    "vpc endpoint policy": "vpc-endpoint-policy",
+}
+_TYPE = "|".join(re.escape(t) for t in sorted(_POLICY_TYPES, key=len, reverse=True))
+_EXPLICIT = re.compile(rf"explicit deny in (?:a|an|the) (?P<type>{_TYPE})")
+_IMPLICIT = re.compile(rf"because no (?P<type>{_TYPE}) allows")
+# "... with an explicit deny in a VPC endpoint policy transitively through a service control policy":
+# the layer to fix is the one named last (the documentation says: check your SCPs).
+_TRANSITIVE = re.compile(rf"transitively through (?:a|an|the) (?P<type>{_TYPE})")
+_MOTO_CODE = re.compile(r"<Code>(?P<v>[^<]+)</Code>")
+_MOTO_MESSAGE = re.compile(r"<Message>(?P<v>[^<]*)</Message>")
 
 
 @dataclass(frozen=True)
@@ -50,24 +60,30 @@ class Verdict:
 
 
 def deny_reason(message: str) -> str:
-    """Name the policy layer that denied, from AWS's message; `implicit` when no identity policy allows."""
-    text = message.lower()
-    if "because no identity-based policy allows" in text:
-        return "implicit"
-    for needle, reason in _REASONS:
-        if f"explicit deny in a {needle}" in text or f"explicit deny in an {needle}" in text:
-            return reason
-        if f"because no {needle} allows" in text:
-            return reason
+    """Name the policy layer that denied, from AWS's message; `implicit` when no identity policy allows.
+
+    Only the identity-policy implicit deny is `implicit`: it is the one an Allow statement in the
+    role's own policy fixes (and so the only one that gets a remediation).
+    """
+    text = " ".join(message.lower().split())  # AWS wraps long messages; match across line breaks
+    m = _TRANSITIVE.search(text) or _EXPLICIT.search(text)
+    if m:
+        return _POLICY_TYPES[m.group("type")]
+    m = _IMPLICIT.search(text)
+    if m:
+        reason = _POLICY_TYPES[m.group("type")]
+        return "implicit" if reason == "identity-policy" else reason
     return "unknown"
 
 
 def _unwrap_moto(code: str, message: str) -> tuple[str, str]:
     """moto answers JSON-protocol denials as code "403" with an XML error document as the message."""
     if code.isdigit():
-        m = _MOTO_XML.search(message)
-        if m:
-            return m.group("code").strip(), m.group("message").strip()
+        c, m = _MOTO_CODE.search(message), _MOTO_MESSAGE.search(message)
+        if c:
+            from html import unescape
+
+            return unescape(c.group("v")).strip(), unescape(m.group("v")).strip() if m else ""
     return code, message
 
 
@@ -82,8 +98,9 @@ def classify(error: dict[str, Any] | None, status: int | None = None,
                        message=f"authorized; the expected harmless refusal ({code}) proves it and nothing changed")
     if code in DENY_CODES or code.endswith(".AccessDenied"):
         return Verdict(Outcome.DENIED, error_code=code, message=message, deny_reason=deny_reason(message))
-    transient = (code in THROTTLE_CODES or code in SERVER_CODES or (status is not None and status >= 500)
-                 or (code.isdigit() and int(code) >= 500))
+    http = status if status is not None else (int(code) if code.isdigit() else None)
+    transient = (code in THROTTLE_CODES or code in SERVER_CODES
+                 or (http is not None and (http >= 500 or http == 429)))
     return Verdict(Outcome.ERROR, error_code=code or (str(status) if status else "Unknown"),
                    message=message or "no message", transient=transient)
 
@@ -99,7 +116,8 @@ def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset(
     name = type(exc).__name__
     if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return Verdict(Outcome.ERROR, error_code="Timeout", message=str(exc), transient=True)
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ConnectionError)):
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ConnectionError,
+                        bx.HTTPClientError)):
         return Verdict(Outcome.ERROR, error_code="EndpointUnreachable", message=str(exc), transient=True)
     if isinstance(exc, bx.NoCredentialsError):
         return Verdict(Outcome.ERROR, error_code="NoCredentials",
