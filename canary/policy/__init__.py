@@ -17,9 +17,10 @@ from canary.errors import CanaryError
 from canary.policy.evaluate import (CONDITIONAL, EXPLICITLY_DENIED, GRANTED, NOT_GRANTED, CompiledPolicy, Decision,
                                     compile_policy, evaluate)
 from canary.policy.lint import LintWarning, lint
+from canary.policy.stage import StagePolicy, StagePolicyError, stage_policy
 
 __all__ = ["evaluate", "Decision", "compile_policy", "CompiledPolicy", "check_config", "ProbeVerdict",
-           "load_policy", "lint", "LintWarning", "PolicyError",
+           "load_policy", "lint", "LintWarning", "PolicyError", "stage_policy", "StagePolicy", "StagePolicyError",
            "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL"]
 
 
