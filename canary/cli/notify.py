@@ -1,0 +1,126 @@
+"""`permission-canary notify`: render (and optionally post) the Slack message for an alarm, locally.
+
+The same renderer and delivery as the Slack function, fed from files, so a message can be checked
+before any alarm fires: `--dry-run` prints the Block Kit JSON (paste it into Slack's Block Kit
+Builder); without a webhook the command only renders a text preview. Exit 0 rendered or posted,
+1 Slack did not take the message, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from canary.cli._common import fail_on_canary_error
+from canary.errors import CanaryError
+
+__all__ = ["notify"]
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CanaryError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        # A report file may also be the raw log line, with the Lambda runtime's prefix before the JSON.
+        from canary.notifiers.report import parse_report_line
+
+        if what == "report" and (found := parse_report_line(text)) is not None:
+            return found
+        raise CanaryError(f"{path}: the {what} is not JSON ({getattr(exc, 'msg', exc)})") from None
+
+
+def _load_report(path: str) -> dict[str, Any]:
+    data = _read_json(path, "report")
+    if isinstance(data, dict) and isinstance(data.get("report"), dict):
+        data = data["report"]  # the log line form: {"event": "permission_canary_report", "report": {...}}
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise CanaryError(f"{path}: not a canary report (expected an object with a 'results' list, "
+                          f"as `permission-canary run --format json` prints)")
+    return data
+
+
+def _preview(payload: dict[str, Any]) -> str:
+    """A terminal rendition of the blocks: what the channel would read."""
+    lines: list[str] = []
+    for block in payload.get("blocks", []):
+        kind = block.get("type")
+        if kind == "header":
+            text = block["text"]["text"]
+            lines += [text, "=" * min(len(text), 80)]
+        elif kind == "section":
+            lines += [block["text"]["text"], ""]
+        elif kind == "divider":
+            lines.append("-" * 40)
+        elif kind == "context":
+            lines += [e.get("text", "") for e in block.get("elements", [])]
+    return "\n".join(lines)
+
+
+@click.command("notify")
+@click.option("--alarm", "alarm_path", required=True, metavar="FILE",
+              help="A CloudWatch alarm SNS message (JSON), e.g. canary/data/sample-alarm-denied.json.")
+@click.option("--report", "report_path", metavar="FILE",
+              help="The canary report to enrich an ALARM with (run --format json output, or the report log line). "
+                   "Default: look it up in $CANARY_LOG_GROUP if set.")
+@click.option("--webhook", metavar="URL",
+              help="Post to this incoming webhook (default $SLACK_WEBHOOK_URL; prefer the variable: "
+                   "a URL on the command line lands in shell history).")
+@click.option("--dry-run", is_flag=True, help="Print the Block Kit JSON; never post.")
+@fail_on_canary_error
+def notify(alarm_path: str, report_path: str | None, webhook: str | None, dry_run: bool) -> None:
+    """Render (and optionally post) the Slack message an alarm would produce."""
+    from canary.notifiers.alarm import AlarmMessageError, alarm_from_dict
+    from canary.notifiers.message import render
+
+    try:
+        alarm = alarm_from_dict(_read_json(alarm_path, "alarm message"))
+    except AlarmMessageError as exc:
+        raise CanaryError(f"{alarm_path}: {exc}") from None
+
+    log_group = os.environ.get("CANARY_LOG_GROUP") or None
+    report: dict[str, Any] | None = None
+    unavailable: str | None = None
+    if report_path:
+        report = _load_report(report_path)
+    elif alarm.state == "ALARM" and log_group:
+        from canary.notifiers.report import latest_report
+
+        import boto3
+
+        lookup = latest_report(boto3.Session().client("logs"), log_group)
+        report, unavailable = lookup.report, lookup.unavailable
+    elif alarm.state == "ALARM":
+        unavailable = "no --report given and CANARY_LOG_GROUP is not set"
+
+    payload = render(alarm, report=report if alarm.state == "ALARM" else None, details_unavailable=unavailable,
+                     log_group=log_group, stage=alarm.stage or os.environ.get("CANARY_STAGE") or None)
+    if dry_run:
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+
+    url = webhook or os.environ.get("SLACK_WEBHOOK_URL")
+    if not url:
+        click.echo(_preview(payload))
+        click.echo("rendered only: pass --webhook URL or set SLACK_WEBHOOK_URL to post "
+                   "(--dry-run prints the Block Kit JSON)", err=True)
+        return
+
+    from canary.notifiers.secrets import webhook_url
+    from canary.notifiers.slack import SlackWebhook
+
+    checked = webhook_url({"SLACK_WEBHOOK_URL": url})
+    delivery = SlackWebhook(checked).send(payload)
+    if delivery.posted:
+        click.echo(f"posted to Slack ({delivery.attempts} attempt(s))")
+        return
+    click.echo(f"not posted: {delivery.status} {delivery.reason or ''} ({delivery.attempts} attempt(s))".rstrip(),
+               err=True)
+    raise SystemExit(1)
