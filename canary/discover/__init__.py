@@ -1,0 +1,119 @@
+"""Find the AWS calls a Chalice app makes, from its source alone, and name their IAM actions.
+
+Chalice's own policy analyzer sees only `boto3.client(...)` calls written in `app.py`; the story in
+DESIGN.md failed on `boto3.resource('dynamodb').Table(...)` in `chalicelib/`. This package reads
+`app.py`, `chalicelib/` and the project modules they import with `ast` (nothing is imported or
+run), follows clients and resources through variables, attributes, constructors and factories,
+and maps every call to its IAM action through botocore's models. The result feeds a probe config
+skeleton (`emit_config`) and an offline comparison with the stage's policy (`check_policy`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from canary.errors import CanaryError
+
+__all__ = ["Finding", "Discovery", "DiscoverError", "discover", "default_stage"]
+
+
+class DiscoverError(CanaryError):
+    """The directory is not a Chalice project discover can read (the message names what is missing)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One IAM action the code needs, on one resource, at one place in the source."""
+
+    action: str
+    resource: str                 # the ARN, with `?` where the source does not say
+    check_resources: tuple[str, ...]  # the ARN(s) to check a policy against (`*` where unknown)
+    unresolved: tuple[str, ...]   # the expressions behind each `?`, as written
+    file: str
+    line: int
+    service: str
+    operation: str
+    via: str
+    params: tuple[tuple[str, Any], ...] = ()   # API parameter -> StrV, for the probe config
+    key_names: tuple[str, ...] = ()
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def resolved(self) -> bool:
+        return not self.unresolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "resource": self.resource, "resolved": self.resolved,
+                "unresolved": list(self.unresolved), "file": self.file, "line": self.line,
+                "service": self.service, "operation": self.operation, "via": self.via}
+
+
+@dataclass
+class Discovery:
+    """Everything discover found in one project, for one stage's environment."""
+
+    app_dir: Path
+    stage: str | None
+    env: Mapping[str, str]
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        return sorted({f.action for f in self.findings})
+
+    def probed(self) -> tuple[list[Finding], list[Finding]]:
+        """Split the findings into those the canary can probe and those it cannot (yet)."""
+        from canary.probes import PROBES
+
+        yes = [f for f in self.findings if f.action in PROBES]
+        no = [f for f in self.findings if f.action not in PROBES]
+        return yes, no
+
+    def to_dict(self) -> dict[str, Any]:
+        yes, no = self.probed()
+        return {"app_dir": str(self.app_dir), "stage": self.stage, "files": self.files,
+                "actions": self.actions,
+                "findings": [f.to_dict() for f in self.findings],
+                "probed_actions": sorted({f.action for f in yes}),
+                "not_probed_actions": sorted({f.action for f in no})}
+
+
+def default_stage(app_dir: str | os.PathLike[str]) -> str | None:
+    """Chalice's default stage (`dev`) when the project defines it, else None."""
+    cfg = Path(app_dir) / ".chalice" / "config.json"
+    try:
+        stages = (json.loads(cfg.read_text(encoding="utf-8")).get("stages") or {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    return "dev" if "dev" in stages else None
+
+
+def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: Mapping[str, str] | None = None,
+             region: str = "*", account: str = "*", partition: str = "aws") -> Discovery:
+    """Find every AWS call in the project at `app_dir`; resolve names with `stage`'s environment variables."""
+    from canary.discover._analyzer import analyze
+    from canary.discover._arns import findings_for
+
+    root = Path(app_dir)
+    if not root.is_dir():
+        raise DiscoverError(f"{root}: no such directory; pass the Chalice project directory (the one with app.py)")
+    if not (root / "app.py").is_file():
+        raise DiscoverError(f"{root}: no app.py here; pass the Chalice project directory (the one with app.py)")
+    if env is None:
+        env = {}
+        if stage is not None:
+            from canary.config import stage_environment
+
+            env = stage_environment(root, stage)
+    raw = analyze(root)
+    findings = findings_for(raw, env, region=region, account=account, partition=partition)
+    files = sorted({c.file for c in raw})
+    return Discovery(app_dir=root, stage=stage, env=dict(env), findings=findings, files=files)

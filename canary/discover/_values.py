@@ -1,0 +1,218 @@
+"""The abstract values the analyser tracks: boto3 objects, project functions and classes, strings.
+
+Every value is a frozen dataclass so that it can live in the sets the fixpoint grows. Strings are
+kept as parts (literal text, an environment variable, an expression we cannot follow) so that a
+table name like `f"{os.environ['STAGE']}-orders"` resolves per stage, renders as `${STAGE}-orders`
+in a probe config, and says exactly which expression is unknown when it cannot be resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Union
+
+__all__ = ["Lit", "Env", "Unknown", "StrV", "Value"]
+
+
+@dataclass(frozen=True)
+class Lit:
+    text: str
+
+
+@dataclass(frozen=True)
+class Env:
+    name: str
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    source: str
+
+
+Part = Union[Lit, Env, Unknown]
+
+
+@dataclass(frozen=True)
+class StrV:
+    """A string built from literals, environment variables and expressions we cannot follow."""
+
+    parts: tuple[Part, ...]
+
+    @staticmethod
+    def lit(text: str) -> "StrV":
+        return StrV((Lit(text),))
+
+    @staticmethod
+    def unknown(source: str) -> "StrV":
+        return StrV((Unknown(source),))
+
+    @staticmethod
+    def join(items: "list[StrV]") -> "StrV":
+        parts: list[Part] = []
+        for item in items:
+            for p in item.parts:
+                if isinstance(p, Lit) and parts and isinstance(parts[-1], Lit):
+                    parts[-1] = Lit(parts[-1].text + p.text)
+                elif not (isinstance(p, Lit) and not p.text):
+                    parts.append(p)
+        return StrV(tuple(parts))
+
+    @property
+    def literal(self) -> str | None:
+        """The text when the string is a plain literal."""
+        if all(isinstance(p, Lit) for p in self.parts):
+            return "".join(p.text for p in self.parts if isinstance(p, Lit))
+        return None
+
+    def resolve(self, env: Mapping[str, str]) -> str | None:
+        """The value with `env` filled in; None when any part is unknown or unset."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, Lit):
+                out.append(p.text)
+            elif isinstance(p, Env) and p.name in env:
+                out.append(env[p.name])
+            elif isinstance(p, Env) and p.default is not None:
+                out.append(p.default)
+            else:
+                return None
+        return "".join(out)
+
+    def template(self) -> str | None:
+        """The `${VAR}` form the probe config understands; None when a part is not an env var or literal."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, Lit):
+                out.append(p.text.replace("${", "$${"))
+            elif isinstance(p, Env):
+                out.append(f"${{{p.name}}}" if p.default is None else f"${{{p.name}:-{p.default}}}")
+            else:
+                return None
+        return "".join(out)
+
+    def missing(self, env: Mapping[str, str]) -> list[str]:
+        """The expressions (as written) that `env` does not resolve."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, Unknown):
+                out.append(p.source)
+            elif isinstance(p, Env) and p.name not in env and p.default is None:
+                out.append(f"os.environ[{p.name!r}]")
+        return out
+
+
+# Objects from boto3 and the standard library ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Boto3Module:
+    """`import boto3`."""
+
+
+@dataclass(frozen=True)
+class Boto3SessionModule:
+    """`boto3.session`."""
+
+
+@dataclass(frozen=True)
+class Boto3Factory:
+    """`boto3.client`, `boto3.resource`, `boto3.Session` (also a session's `client`/`resource`)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class SessionV:
+    """A `boto3.Session(...)` instance."""
+
+
+@dataclass(frozen=True)
+class ClientV:
+    service: str
+
+
+@dataclass(frozen=True)
+class ResourceV:
+    """A boto3 resource: the service resource (`rtype == ""`) or e.g. a Table with its identifiers."""
+
+    service: str
+    rtype: str
+    ids: tuple[StrV | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectionV:
+    parent: ResourceV
+    name: str  # the hasMany key, e.g. "Objects"
+
+
+@dataclass(frozen=True)
+class PaginatorV:
+    service: str
+    operation: str
+
+
+@dataclass(frozen=True)
+class BatchWriterV:
+    table: ResourceV
+
+
+@dataclass(frozen=True)
+class MetaV:
+    service: str
+
+
+@dataclass(frozen=True)
+class MethodV:
+    """An attribute of a boto3 object, not yet called (`table.update_item`)."""
+
+    obj: "ClientV | ResourceV | CollectionV | PaginatorV | BatchWriterV"
+    name: str
+
+
+@dataclass(frozen=True)
+class OsModule:
+    pass
+
+
+@dataclass(frozen=True)
+class OsEnviron:
+    pass
+
+
+@dataclass(frozen=True)
+class Getenv:
+    """`os.getenv` and `os.environ.get`."""
+
+
+# The project's own code ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModuleV:
+    name: str
+
+
+@dataclass(frozen=True)
+class FuncV:
+    fid: int
+
+
+@dataclass(frozen=True)
+class BoundFuncV:
+    fid: int
+    self_value: "InstV"
+
+
+@dataclass(frozen=True)
+class ClassV:
+    cid: int
+
+
+@dataclass(frozen=True)
+class InstV:
+    cid: int
+
+
+Value = Union[StrV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
+              PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ModuleV, FuncV,
+              BoundFuncV, ClassV, InstV]
