@@ -38,7 +38,9 @@ def _detail(r: dict[str, Any]) -> str:
         t = " (transient)" if r.get("transient") else ""
         msg = (r.get("message") or "").splitlines()[0][:160] if r.get("message") else ""
         return f"{r.get('error_code')}{t}: {msg}"
-    return r.get("error_code") and f"via {r['error_code']}" or "ok"
+    if r.get("error_code") == "ConditionalCheckFailedException":
+        return "authorized; condition failed, nothing written"
+    return f"authorized ({r['error_code']})" if r.get("error_code") else "authorized"
 
 
 def advice(r: dict[str, Any]) -> str | None:
