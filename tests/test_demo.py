@@ -1,0 +1,24 @@
+"""`permission-canary demo` plays the whole story and says so (run as a user would, in a subprocess:
+its moto server must not share in-process state with the test session's server)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_demo_tells_the_story_and_exits_zero(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    p = subprocess.run([sys.executable, "-m", "canary.cli", "demo", "--workdir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, env={**env, "COLUMNS": "120"})
+    out = p.stdout
+    assert p.returncode == 0, out + p.stderr
+    first, _, second = out.partition("The fix")
+    for probe in ("listings-update", "listings-delete", "welcome-email"):
+        assert f"DENIED {probe}" in first
+    assert '"ProbesDenied":3.0' in first
+    assert "7 allowed, 0 denied, 0 errors" in second
+    assert "byte-identical before and after both runs: yes" in second
+    assert "Demo complete" in out
+    assert (tmp_path / "policy-dev.fixed.json").exists() and (tmp_path / "canary.json").exists()
