@@ -72,9 +72,70 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid"))
-    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}
+# Validators that check several fields at once report no location; their messages start with the
+# field they are about (e.g. ses.py: "'to' is ...").
+_LEADING_FIELD = re.compile(r"^'(?P<field>[A-Za-z_][A-Za-z0-9_]*)' ")
+_FRIENDLY = {
+    "from": "must be an email address (the API's verified SES identity, e.g. noreply@example.com)",
+    "to": "must be an email address",
+}
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _got(value: Any) -> str:
+    """Show the offending value briefly (config values are not secret; long ones are cut)."""
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, default=str)
+        return text if len(text) <= 60 else _type_name(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel], data: Any) -> tuple[str, str]:
+    """Turn pydantic's first error into (field, message) in the config's own words."""
+    loc = tuple(err.get("loc", ()))
+    field = _fmt_loc(loc)
+    kind = str(err.get("type", ""))
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    value = err.get("input")
+    if not field:
+        m = _LEADING_FIELD.match(msg)
+        field = m.group("field") if m else "(probe)"
+    if kind == "extra_forbidden" and len(loc) == 1:
+        known = sorted((f.alias or name) for name, f in model.model_fields.items())
+        import difflib
+
+        close = difflib.get_close_matches(str(loc[0]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return field, f"unknown field{hint}; known fields: {', '.join(known)}"
+    if kind == "missing":
+        return field, "required"
+    if field == "key" and kind in ("too_short", "too_long") and isinstance(value, dict):
+        return field, ("must name the item's full primary key: 1 or 2 attributes (the partition key, and the "
+                       f"sort key if the table has one), got {len(value)}")
+    if kind == "string_pattern_mismatch" and field in _FRIENDLY:
+        return field, f"{_FRIENDLY[field]}, got {_got(value)}"
+    if field == "key" and kind == "value_error" and isinstance(data, dict) and isinstance(data.get("key"), dict):
+        # The key validator sees the whole mapping; name the attribute whose value is wrong.
+        from canary.probes.dynamodb import dynamo_key
+
+        for name, val in data["key"].items():
+            try:
+                dynamo_key(val)
+            except ValueError:
+                return f"key.{name}", f"{msg}, got {_got(val)}"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind in (
+            "literal_error", "enum", "string_too_short", "string_too_long", "greater_than", "less_than_equal",
+            "greater_than_equal", "less_than", "string_pattern_mismatch", "too_short", "too_long"):
+        return field, f"{msg}, got {_got(value)}"
+    return field, msg
 
 
 def _substitute(value: Any, env: Mapping[str, str], where: str, path: str) -> Any:
@@ -85,55 +146,71 @@ def _substitute(value: Any, env: Mapping[str, str], where: str, path: str) -> An
                 return env[name]
             if default is not None:
                 return default
-            raise ConfigError(f"{where}: field '{path}': environment variable {name} is not set "
+            raise ConfigError(f"{where}: field '{path or '(top)'}': environment variable {name} is not set "
                               f"(used as ${{{name}}}; set it, or give a default with ${{{name}:-value}})")
         return _VAR.sub(repl, value)
     if isinstance(value, list):
-        return [_substitute(v, env, where, f"{path}.{i}") for i, v in enumerate(value)]
+        return [_substitute(v, env, where, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _substitute(v, env, where, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else str(k)
+            out[_substitute(k, env, where, sub)] = _substitute(v, env, where, sub)
+        return out
     return value
 
 
 def _probe(raw: Any, index: int, source: str, env: Mapping[str, str]) -> ProbeParams:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{_where(source, index, None)}: must be an object, got {type(raw).__name__}")
-    rid = raw.get("id") if isinstance(raw.get("id"), str) else None
-    where = _where(source, index, rid)
-    action = raw.get("action")
+        raise ConfigError(f"{_where(source, index, None)}: must be an object, got {_type_name(raw)}")
+    raw_id = raw.get("id")
+    where = _where(source, index, raw_id if isinstance(raw_id, str) and raw_id.strip() else None)
+    data = _substitute(raw, env, where, "")
+    rid = data.get("id")
+    if isinstance(rid, str):
+        if not rid.strip():
+            raise ConfigError(f"{where}: field 'id': must not be empty (leave it out for the default id)")
+        where = _where(source, index, rid.strip())
+    action = data.get("action")
     if action is None:
         raise ConfigError(f"{where}: field 'action': required; one of {', '.join(sorted(PROBES))}")
-    if not isinstance(action, str) or action not in PROBES:
-        hint = ""
-        if isinstance(action, str):
-            close = [a for a in PROBES if a.lower() == action.lower()]
-            hint = f" (did you mean {close[0]}? IAM action names are case-sensitive here)" if close else ""
+    if not isinstance(action, str):
+        raise ConfigError(f"{where}: field 'action': must be a string naming an IAM action "
+                          f"(e.g. \"dynamodb:UpdateItem\"), got {_got(action)}")
+    if action not in PROBES:
+        close = [a for a in PROBES if a.lower() == action.strip().lower()]
+        hint = f" (did you mean {close[0]}? IAM action names are case-sensitive here)" if close else ""
         raise ConfigError(f"{where}: field 'action': {action!r} has no probe{hint}; "
                           f"known: {', '.join(sorted(PROBES))}")
-    data = _substitute(raw, env, where, "")
+    model = PROBES[action].params
     try:
-        return PROBES[action].params.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = _fmt_loc(first.get("loc", ())) or "(probe)"
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{where}: field '{field}': {_pydantic_message(first)}{more}") from None
+        errors = exc.errors()
+        field, message = _describe(errors[0], model, data)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{where}: field '{field}': {message}{more}") from None
 
 
 def parse_config(data: Any, *, source: str = "<config>", env: Mapping[str, str] | None = None) -> CanaryConfig:
     """Validate already-parsed config data; raise ConfigError naming file, probe and field."""
     env = os.environ if env is None else env
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be an object with a 'probes' list, got {type(data).__name__}")
+        got = "nothing (the file is empty)" if data is None else _type_name(data)
+        raise ConfigError(f"{source}: the config must be an object with a 'probes' list, got {got}")
     top = {k: v for k, v in data.items() if k != "probes"}
     try:
         settings = Settings.model_validate(_substitute(top, env, source, ""))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{source}: field '{_fmt_loc(first.get('loc', ()))}': {_pydantic_message(first)}") from None
-    raw_probes = data.get("probes")
-    if not isinstance(raw_probes, list) or not raw_probes:
-        raise ConfigError(f"{source}: field 'probes': must be a non-empty list of probes")
+        field, message = _describe(exc.errors()[0], _SettingsWithProbes, top)
+        raise ConfigError(f"{source}: field '{field}': {message}") from None
+    if "probes" not in data:
+        raise ConfigError(f"{source}: field 'probes': required: a list of probes, each with an \"action\"")
+    raw_probes = data["probes"]
+    if not isinstance(raw_probes, list):
+        raise ConfigError(f"{source}: field 'probes': must be a list of probes, got {_type_name(raw_probes)}")
+    if not raw_probes:
+        raise ConfigError(f"{source}: field 'probes': must not be empty; a canary with no probes proves nothing")
     probes = tuple(_probe(raw, i, source, env) for i, raw in enumerate(raw_probes))
     seen: dict[str, int] = {}
     for i, p in enumerate(probes):
@@ -144,9 +221,28 @@ def parse_config(data: Any, *, source: str = "<config>", env: Mapping[str, str] 
     return CanaryConfig(settings=settings, probes=probes, source=source)
 
 
+class _SettingsWithProbes(Settings):
+    """Settings plus `probes`: only used to list the known top-level fields in error messages."""
+
+    probes: list[Any] = []
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r} in one object")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _read(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -159,11 +255,17 @@ def _read(path: Path) -> Any:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+            raise ConfigError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
 
 
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> CanaryConfig:
@@ -174,23 +276,40 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
 
 def stage_environment(project_dir: str | os.PathLike[str], stage: str,
                       function: str = "permission_canary") -> dict[str, str]:
-    """The environment variables chalice gives `function` in `stage` (top level, stage, function)."""
+    """The environment variables chalice gives `function` in `stage` (top level, stage, function).
+
+    Later layers win, as in chalice: top-level `environment_variables`, then the stage's, then
+    `stages.<stage>.lambda_functions.<function>.environment_variables`.
+    """
     cfg_path = Path(project_dir) / ".chalice" / "config.json"
     try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{cfg_path}: not found; --stage needs a Chalice project (run from its directory)") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
-    stages = cfg.get("stages") or {}
+
+    def obj(value: Any, field: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{cfg_path}: field '{field}': must be an object, got {_type_name(value)}")
+        return value
+
+    stages = obj(obj(cfg, "(top)").get("stages"), "stages")
     if stage not in stages:
         raise ConfigError(f"{cfg_path}: no stage {stage!r}; stages: {', '.join(sorted(stages)) or '(none)'}")
+    st = obj(stages[stage], f"stages.{stage}")
+    fn_field = f"stages.{stage}.lambda_functions"
+    fn = obj(obj(st.get("lambda_functions"), fn_field).get(function), f"{fn_field}.{function}")
     env: dict[str, str] = {}
-    st = stages[stage] or {}
-    for layer in (cfg.get("environment_variables"), st.get("environment_variables"),
-                  ((st.get("lambda_functions") or {}).get(function) or {}).get("environment_variables")):
-        for k, v in (layer or {}).items():
-            env[str(k)] = str(v)
+    for field, layer in (("environment_variables", cfg.get("environment_variables")),
+                         (f"stages.{stage}.environment_variables", st.get("environment_variables")),
+                         (f"{fn_field}.{function}.environment_variables", fn.get("environment_variables"))):
+        for k, v in obj(layer, field).items():
+            env[str(k)] = v if isinstance(v, str) else json.dumps(v) if isinstance(v, (bool, type(None))) else str(v)
     return env
 
 
