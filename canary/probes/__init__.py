@@ -119,4 +119,4 @@ def slug(text: str) -> str:
 
 
 # Registration happens on import; keep this list the only place that names the modules.
-from canary.probes import dynamodb, ses  # noqa: E402,F401
+from canary.probes import dynamodb, s3, secretsmanager, ses, sns, sqs, ssm  # noqa: E402,F401

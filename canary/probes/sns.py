@@ -1,0 +1,38 @@
+"""SNS probe: publish only to a sentinel topic that has no subscribers.
+
+A publish to the API's own topic would reach its subscribers (emails, queues, functions), so
+`sns:Publish` is proven on a *sentinel* topic that `provision` creates without subscriptions: the
+message is accepted, billed as one publish, and delivered to nobody. Name the sentinel so that the
+statement granting the API's topic also covers it (e.g. resource `arn:aws:sns:*:*:events-dev*`,
+sentinel `events-dev-permission-canary`); otherwise the probe is honestly DENIED.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from canary.probes import Call, ProbeParams, Target, register
+
+__all__ = ["SnsSentinelProbe", "MESSAGE", "SUBJECT"]
+
+SUBJECT = "permission canary probe"
+MESSAGE = "chalice-permission-canary probe message to its sentinel topic; it has no subscribers"
+
+
+class SnsSentinelProbe(ProbeParams):
+    """The sentinel topic, by name, created by `provision` (a standard topic; FIFO names are refused)."""
+
+    sentinel_topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,256}$")
+
+    def resource_name(self) -> str:
+        return self.sentinel_topic
+
+
+@register("sns:Publish", SnsSentinelProbe, services=("sns",))
+def publish(p: SnsSentinelProbe, t: Target) -> Call:
+    arn = t.arn("sns", p.sentinel_topic)
+    return Call(action=p.action, service="sns", operation="publish",
+                params={"TopicArn": arn, "Subject": SUBJECT, "Message": MESSAGE},
+                resource=arn,
+                why_harmless="publishes to the canary's sentinel topic only, never the API's topic (its "
+                             "subscribers would receive it); the sentinel has no subscribers")

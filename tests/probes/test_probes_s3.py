@@ -1,0 +1,129 @@
+"""S3 probes end to end against the moto server (IAM checks on, assumed-role credentials).
+
+moto 5.2.5 honours `If-None-Match: *` on PutObject (412 PreconditionFailed when the key exists;
+pinned below), so the write probe's harmlessness is proven here, not just argued. moto does *not*
+reproduce S3's ListBucket trap (it answers a missing key with 404 NoSuchKey whatever the role may
+list); the real 403 shapes are covered by the recorded payloads in test_probes_recorded_errors.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from canary.model import Outcome
+from canary.probes import ANY_TARGET, Target, build_call, probe_resources
+from canary.probes.s3 import SENTINEL_BODY, SENTINEL_NAME
+from tests.conftest import allow, deny
+from tests.probes.conftest import admin, cfg, only, run_as
+
+SENTINEL = "uploads/" + SENTINEL_NAME
+
+
+def s3_state(emu, bucket):
+    """Every object's key, bytes, ETag and LastModified: what 'unchanged' means for a bucket."""
+    s3 = admin(emu, "s3")
+    out = {}
+    for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        got = s3.get_object(Bucket=bucket, Key=o["Key"])
+        out[o["Key"]] = (got["Body"].read(), got["ETag"], got["LastModified"])
+    return out
+
+
+def test_moto_honours_if_none_match_on_put_object(emu, unique):
+    """The emulator fact the harmlessness tests stand on: a conditional write to an existing key is refused."""
+    s3 = admin(emu, "s3")
+    bucket = unique("facts")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"changed", IfNoneMatch="*")
+    assert exc.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"original"
+
+
+def test_authorized_put_object_is_allowed_by_the_412_and_writes_nothing(emu, role, api):
+    before = s3_state(emu, api.bucket)
+    creds = role(allow("s3:PutObject"))
+    r = only(run_as(emu, creds, cfg({"action": "s3:PutObject", "bucket": api.bucket, "prefix": "uploads/"})))
+    assert r.outcome is Outcome.ALLOWED
+    assert r.error_code == "PreconditionFailed"
+    assert r.resource == f"arn:aws:s3:::{api.bucket}/{SENTINEL}"
+    assert s3_state(emu, api.bucket) == before
+
+
+def test_authorized_get_object_reads_the_sentinel_and_is_allowed(emu, role, api):
+    creds = role(allow("s3:GetObject"))
+    r = only(run_as(emu, creds, cfg({"action": "s3:GetObject", "bucket": api.bucket, "prefix": "uploads/"})))
+    assert (r.outcome, r.error_code) == (Outcome.ALLOWED, None)
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "s3:PutObject"])
+def test_s3_probe_without_the_grant_is_denied_and_changes_nothing(emu, role, api, action):
+    before = s3_state(emu, api.bucket)
+    other = "s3:PutObject" if action == "s3:GetObject" else "s3:GetObject"
+    creds = role(allow(other, "s3:ListBucket"))
+    r = only(run_as(emu, creds, cfg({"action": action, "bucket": api.bucket, "prefix": "uploads/"})))
+    assert r.outcome is Outcome.DENIED
+    assert r.error_code == "AccessDenied"
+    assert s3_state(emu, api.bucket) == before
+
+
+def test_explicit_deny_beats_the_allow_for_s3(emu, role, api):
+    creds = role(allow("s3:*"), deny("s3:PutObject"))
+    report = run_as(emu, creds, cfg({"action": "s3:GetObject", "bucket": api.bucket, "prefix": "uploads/"},
+                                    {"action": "s3:PutObject", "bucket": api.bucket, "prefix": "uploads/"}))
+    assert [r.outcome for r in report.results] == [Outcome.ALLOWED, Outcome.DENIED]
+
+
+def test_missing_sentinel_is_error_not_denied_when_the_role_can_list(emu, role, api):
+    creds = role(allow("s3:GetObject", "s3:ListBucket"))
+    r = only(run_as(emu, creds, cfg({"action": "s3:GetObject", "bucket": api.bucket, "key": "never-provisioned"})))
+    assert r.outcome is Outcome.ERROR
+    assert r.error_code == "NoSuchKey"
+    assert r.remediation is None
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "s3:PutObject"])
+def test_missing_bucket_is_error(emu, role, unique, action):
+    creds = role(allow("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    r = only(run_as(emu, creds, cfg({"action": action, "bucket": unique("gone")})))
+    assert (r.outcome, r.error_code) == (Outcome.ERROR, "NoSuchBucket")
+
+
+def test_put_object_recreates_a_deleted_sentinel_with_its_own_bytes_only(emu, role, api):
+    """The one write the probe can ever make: the sentinel itself, byte for byte what provision writes."""
+    s3 = admin(emu, "s3")
+    s3.delete_object(Bucket=api.bucket, Key=SENTINEL)
+    others = {k: v for k, v in s3_state(emu, api.bucket).items()}
+    creds = role(allow("s3:PutObject"))
+    probe = {"action": "s3:PutObject", "bucket": api.bucket, "prefix": "uploads/"}
+    first = only(run_as(emu, creds, cfg(probe)))
+    assert (first.outcome, first.error_code) == (Outcome.ALLOWED, None)
+    after = s3_state(emu, api.bucket)
+    assert after.pop(SENTINEL)[0] == SENTINEL_BODY.encode()
+    assert after == others
+    again = only(run_as(emu, creds, cfg(probe)))
+    assert again.error_code == "PreconditionFailed"
+
+
+def test_s3_object_arn_has_neither_region_nor_account():
+    config = cfg({"action": "s3:GetObject", "bucket": "uploads-dev", "prefix": "user-files/"},
+                 {"action": "s3:PutObject", "bucket": "uploads-dev", "key": "custom/sentinel.txt"})
+    get, put = config.probes
+    assert probe_resources(get) == ("arn:aws:s3:::uploads-dev/user-files/__permission_canary__",)
+    assert probe_resources(put, Target("cn-north-1", "111122223333", "aws-cn")) == (
+        "arn:aws-cn:s3:::uploads-dev/custom/sentinel.txt",)
+    assert get.probe_id == "s3-getobject-uploads-dev-user-files-permission-canary"
+
+
+def test_s3_calls_are_exactly_a_one_byte_read_and_a_conditional_write():
+    config = cfg({"action": "s3:GetObject", "bucket": "uploads-dev"}, {"action": "s3:PutObject", "bucket": "uploads-dev"})
+    get, put = (build_call(p, ANY_TARGET) for p in config.probes)
+    assert (get.operation, get.params) == ("get_object", {"Bucket": "uploads-dev", "Key": SENTINEL_NAME,
+                                                          "Range": "bytes=0-0"})
+    assert put.operation == "put_object"
+    assert put.params["IfNoneMatch"] == "*" and put.params["Key"] == SENTINEL_NAME
+    assert put.harmless_errors == frozenset({"PreconditionFailed"})
+    assert "412" in put.why_harmless and "ListBucket" in get.why_harmless
