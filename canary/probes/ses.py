@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from canary.probes import Call, ProbeParams, Target, register
 
-__all__ = ["SesSendProbe", "SIMULATOR_DOMAIN", "DEFAULT_RECIPIENT"]
+__all__ = ["SesSendProbe", "SesRawProbe", "SIMULATOR_DOMAIN", "DEFAULT_RECIPIENT"]
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 DEFAULT_RECIPIENT = f"success@{SIMULATOR_DOMAIN}"
@@ -93,7 +93,13 @@ def _raw_message(p: SesSendProbe) -> bytes:
             f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{BODY}\r\n").encode()
 
 
-@register("ses:SendRawEmail", SesSendProbe, services=("ses",))
+class SesRawProbe(SesSendProbe):
+    """SendRawEmail exists in the v1 API only (v2 sends raw MIME through SendEmail's `Content.Raw`)."""
+
+    api: Literal["v1"] = "v1"
+
+
+@register("ses:SendRawEmail", SesRawProbe, services=("ses",))
 def send_raw_email(p: SesSendProbe, t: Target) -> Call:
     params: dict[str, object] = {"Source": p.sender, "Destinations": [p.to],
                                  "RawMessage": {"Data": _raw_message(p)}}
