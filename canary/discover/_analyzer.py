@@ -294,6 +294,7 @@ class Analyzer:
         self.classes: dict[int, Klass] = {}
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
         self.changed = False
+        self.lenient = False
         self.calls: dict[tuple[Any, ...], RawCall] = {}
         self._source: dict[int, str] = {}
         self._ids = itertools.count(1)
@@ -390,13 +391,18 @@ class Analyzer:
     # -- the passes -----------------------------------------------------------------------------
 
     def run(self) -> list[RawCall]:
-        for _ in range(MAX_PASSES):
-            self.changed = False
-            self.calls = {}
-            for mod in self.modules.values():
-                self.block(mod.tree.body, mod.scope)
-            if not self.changed:
-                break
+        # Strict passes first: a resource whose name is still unknown (a parameter no call has reached
+        # yet) is not created, so it cannot linger as an unresolved twin of the real one. Then lenient
+        # passes admit names that stay unknown for good (e.g. a route handler's argument).
+        for lenient in (False, True):
+            self.lenient = lenient
+            for _ in range(MAX_PASSES):
+                self.changed = False
+                self.calls = {}
+                for mod in self.modules.values():
+                    self.block(mod.tree.body, mod.scope)
+                if not self.changed:
+                    break
         return list(self.calls.values())
 
     def block(self, body: Iterable[ast.stmt], scope: Scope) -> None:
@@ -579,6 +585,8 @@ class Analyzer:
             if isinstance(node.op, ast.Add):
                 ls = [v for v in left if isinstance(v, StrV)]
                 rs = [v for v in right if isinstance(v, StrV)]
+                if (ls or rs) and not self.lenient and not (left and right):
+                    return EMPTY  # one side not known yet: wait for the next pass
                 if ls or rs:
                     ls = ls or [StrV.unknown(self.source(node.left))]
                     rs = rs or [StrV.unknown(self.source(node.right))]
@@ -641,7 +649,10 @@ class Analyzer:
             if isinstance(v, ast.Constant) and isinstance(v.value, str):
                 pieces.append(StrV.lit(v.value))
             elif isinstance(v, ast.FormattedValue):
-                strs = [x for x in self.eval(v.value, scope) if isinstance(x, StrV)]
+                vals = self.eval(v.value, scope)
+                if not vals and not self.lenient:
+                    return EMPTY  # not known yet: wait for the next pass
+                strs = [x for x in vals if isinstance(x, StrV)]
                 if len(strs) == 1 and v.format_spec is None and v.conversion in (-1, 115):
                     pieces.append(strs[0])
                 else:
@@ -908,6 +919,8 @@ class Analyzer:
             vals = next(arg_iter, None)
             if vals is None:
                 vals = kwargs.get(_xform(ident["target"]), EMPTY)
+            if not vals and not self.lenient:
+                return EMPTY
             strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)][:4]
             choices.append(strs or [None])
         out: set[Value] = set()
@@ -1004,4 +1017,4 @@ def analyze(root: Path) -> list[RawCall]:
     """Every AWS call the project at `root` makes, as far as the source shows."""
     analyzer = Analyzer(project_files(root))
     calls = analyzer.run()
-    return sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, c.params))
+    return sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params)))

@@ -43,7 +43,8 @@ def _arn(prefix: str, service: str, operation: str, params: dict[str, StrV], env
     members = models.input_members(service, operation)
     chosen = None
     for names, template in templates:
-        if set(names) <= members and all(n in params for n in names if n in _OPTIONAL):
+        given = all(n in params for n in names)
+        if (set(names) <= members or given) and all(n in params for n in names if n in _OPTIONAL):
             chosen = (names, template)
             break
     if chosen is None:
@@ -54,10 +55,15 @@ def _arn(prefix: str, service: str, operation: str, params: dict[str, StrV], env
     unresolved: list[str] = []
     for n in names:
         value = params.get(n)
-        text = value.resolve(env) if value is not None else None
-        if text is None:
-            unresolved.extend(value.missing(env) if value is not None else [f"{n}=(not visible)"])
+        if value is None:
+            unresolved.append(f"{n}=(not visible)")
             shown[n], check[n] = "?", "*"
+            continue
+        text = value.resolve(env)
+        if text is None:
+            unresolved.extend(value.missing(env))
+            shown[n] = _normalise(n, value.render(env, "?"))
+            check[n] = _normalise(n, value.render(env, "*"))
             continue
         text = _normalise(n, text)
         if text.startswith("arn:"):

@@ -79,6 +79,20 @@ class StrV:
                 return None
         return "".join(out)
 
+    def render(self, env: Mapping[str, str], marker: str) -> str:
+        """The value with `env` filled in and `marker` standing for each part that stays unknown."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, Lit):
+                out.append(p.text)
+            elif isinstance(p, Env) and p.name in env:
+                out.append(env[p.name])
+            elif isinstance(p, Env) and p.default is not None:
+                out.append(p.default)
+            else:
+                out.append(marker)
+        return "".join(out)
+
     def template(self) -> str | None:
         """The `${VAR}` form the probe config understands; None when a part is not an env var or literal."""
         out = []
