@@ -165,6 +165,12 @@ def canonical(action: str) -> str:
 
 def expand(pattern: str) -> list[str] | None:
     """The actions a pattern with a literal prefix grants (`dynamodb:Delete*`); None if not expandable."""
+    got = _expand(pattern.lower())
+    return None if got is None else list(got)
+
+
+@functools.lru_cache(maxsize=1024)
+def _expand(pattern: str) -> tuple[str, ...] | None:
     prefix, sep, name = pattern.partition(":")
     if not sep or "*" in prefix or "?" in prefix:
         return None
@@ -172,7 +178,7 @@ def expand(pattern: str) -> list[str] | None:
     if names is None:
         return None
     rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in name.lower()))
-    return sorted(f"{prefix.lower()}:{op}" for low, op in names.items() if rx.fullmatch(low))
+    return tuple(sorted(f"{prefix}:{op}" for low, op in names.items() if rx.fullmatch(low)))
 
 
 def suggest(action: str, n: int = 1) -> list[str]:
