@@ -9,9 +9,11 @@ on their own) from any text before it is logged or returned.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from canary.errors import CanaryError
@@ -95,6 +97,33 @@ def webhook_url(env: Mapping[str, str], *, session: Any = None, region: str | No
                              f"SecureString) or {URL_ENV}")
 
 
+class _MuteWhileReading(logging.Filter):
+    """Drop botocore's DEBUG response-body lines in this thread while a secret is being fetched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "active", False)
+
+
+_mute = _MuteWhileReading()
+
+
+@contextmanager
+def _botocore_muted() -> Iterator[None]:
+    # botocore.parsers logs every response body at DEBUG: for GetParameter that is the decrypted URL.
+    parsers = logging.getLogger("botocore.parsers")
+    if _mute not in parsers.filters:
+        parsers.addFilter(_mute)
+    _mute.local.active = True
+    try:
+        yield
+    finally:
+        _mute.local.active = False
+
+
 def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url: str | None) -> str:
     from botocore.config import Config
 
@@ -105,7 +134,8 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
     try:
         ssm = session.client("ssm", region_name=region or session.region_name, endpoint_url=endpoint_url,
                              config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 3}))
-        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        with _botocore_muted():
+            value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:  # noqa: BLE001 - any failure means "no URL"; say which and why
         from canary.classify import classify_exception
 
