@@ -15,7 +15,9 @@ gets 404 `NoSuchKey` for a missing sentinel, which is ERROR with a hint to run `
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import re
+
+from pydantic import Field, field_validator, model_validator
 
 from canary.probes import Call, ProbeParams, Target, register
 
@@ -28,14 +30,23 @@ SENTINEL_CONTENT_TYPE = "text/plain; charset=utf-8"
 PRECONDITION_FAILED = frozenset({"PreconditionFailed"})
 # A one-byte range on an empty object answers 416 InvalidRange, after authorization and lookup.
 RANGE_REFUSED = frozenset({"InvalidRange"})
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 
 class S3ObjectProbe(ProbeParams):
     """The sentinel object: `bucket` plus either `prefix` (key = prefix + SENTINEL_NAME) or a full `key`."""
 
-    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
+    bucket: str
     prefix: str = Field("", max_length=900)
     key: str | None = Field(None, min_length=1, max_length=1024)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, v: str) -> str:
+        if not _BUCKET.match(v):
+            raise ValueError(f"{v!r} is not an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-' "
+                             "(give the name, not an ARN or s3:// URL)")
+        return v
 
     @model_validator(mode="after")
     def _one_way_to_name_the_key(self) -> "S3ObjectProbe":

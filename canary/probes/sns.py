@@ -9,20 +9,43 @@ sentinel `events-dev-permission-canary`); otherwise the probe is honestly DENIED
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Any
+
+from pydantic import field_validator, model_validator
 
 from canary.probes import Call, ProbeParams, Target, register
 
 __all__ = ["SnsSentinelProbe", "MESSAGE", "SUBJECT"]
 
 SUBJECT = "permission canary probe"
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MESSAGE = "chalice-permission-canary probe message to its sentinel topic; it has no subscribers"
 
 
 class SnsSentinelProbe(ProbeParams):
     """The sentinel topic, by name, created by `provision` (a standard topic; FIFO names are refused)."""
 
-    sentinel_topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    sentinel_topic: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_the_api_topic(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "topic" in data and "sentinel_topic" not in data:
+            raise ValueError("sns:Publish publishes only to a sentinel topic (a message on the API's topic would "
+                             "reach its subscribers): name it in 'sentinel_topic' and create it with "
+                             "`permission-canary provision`")
+        return data
+
+    @field_validator("sentinel_topic")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if v.endswith(".fifo"):
+            raise ValueError(f"{v!r} is a FIFO topic name; the sentinel must be a standard topic (drop '.fifo')")
+        if not _TOPIC.match(v):
+            raise ValueError(f"{v!r} is not an SNS topic name (up to 256 letters, digits, '-' or '_'); give the "
+                             "name, not an ARN: the probe builds the ARN from the account and region")
+        return v
 
     def resource_name(self) -> str:
         return self.sentinel_topic

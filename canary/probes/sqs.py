@@ -12,16 +12,29 @@ reachable with the role, and returns no message data.
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Any
+
+from pydantic import field_validator, model_validator
 
 from canary.probes import Call, ProbeParams, Target, register
 
-__all__ = ["SqsSentinelProbe", "SqsQueueProbe", "queue_url", "MESSAGE_BODY", "RETENTION_S", "QUEUE_NAME"]
+__all__ = ["SqsSentinelProbe", "SqsQueueProbe", "queue_url", "MESSAGE_BODY", "RETENTION_S"]
 
-QUEUE_NAME = r"^[A-Za-z0-9_-]{1,80}$"
+_STANDARD = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_ANY_QUEUE = re.compile(r"^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$")
 RETENTION_S = 60
 MESSAGE_BODY = "chalice-permission-canary probe message; nothing consumes it and it expires in 60 s"
 _DNS = {"aws-cn": "amazonaws.com.cn"}
+
+
+def _queue_name(v: str, pattern: re.Pattern[str]) -> str:
+    if v.endswith(".fifo") and pattern is _STANDARD:
+        raise ValueError(f"{v!r} is a FIFO queue name; the sentinel must be a standard queue (drop '.fifo')")
+    if not pattern.match(v):
+        raise ValueError(f"{v!r} is not an SQS queue name (up to 80 letters, digits, '-' or '_'); give the "
+                         "name, not a URL or ARN: the probe builds the URL from the account and region")
+    return v
 
 
 def queue_url(name: str, t: Target) -> str:
@@ -32,7 +45,21 @@ def queue_url(name: str, t: Target) -> str:
 class SqsSentinelProbe(ProbeParams):
     """The sentinel queue, created by `provision` (a standard queue; FIFO names are refused)."""
 
-    sentinel_queue: str = Field(pattern=QUEUE_NAME)
+    sentinel_queue: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_the_api_queue(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "queue" in data and "sentinel_queue" not in data:
+            raise ValueError("sqs:SendMessage sends only to a sentinel queue (a message on the API's queue would "
+                             "reach its workers): name it in 'sentinel_queue' and create it with `permission-canary "
+                             "provision`; 'queue' belongs to sqs:GetQueueAttributes")
+        return data
+
+    @field_validator("sentinel_queue")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _queue_name(v, _STANDARD)
 
     def resource_name(self) -> str:
         return self.sentinel_queue
@@ -41,7 +68,12 @@ class SqsSentinelProbe(ProbeParams):
 class SqsQueueProbe(ProbeParams):
     """The API's real queue, by name (a FIFO queue's name ends in `.fifo`)."""
 
-    queue: str = Field(pattern=r"^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$")
+    queue: str
+
+    @field_validator("queue")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _queue_name(v, _ANY_QUEUE)
 
     def resource_name(self) -> str:
         return self.queue

@@ -9,7 +9,7 @@ shows only the name and the flag.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from canary.probes import Call, ProbeParams, Target, register
 
@@ -28,7 +28,7 @@ class SsmParameterProbe(ProbeParams):
     """One parameter, by name (`/app/dev/db-url`) or ARN; `with_decryption` as the API's code calls it."""
 
     name: str = Field(min_length=1, max_length=2048)
-    with_decryption: bool = False
+    with_decryption: StrictBool = False
 
     def resource_name(self) -> str:
         return self.name
