@@ -1,0 +1,224 @@
+"""`template`, `provision` and `invoke`: the canary's deploy-time commands.
+
+`template` and `provision` render the one alarm definition in `canary.alarms` (CloudFormation for
+`chalice package --merge-template`; API calls for `chalice deploy`). `invoke` is the post-deploy
+gate: it runs the deployed `permission_canary_invoke` and exits like `run` (0 all allowed, 1 any
+denied, 3 errors or an unreachable / failing function, 2 usage).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from canary.cli._common import fail_on_canary_error
+from canary.errors import CanaryError, DeployConfigError
+
+__all__ = ["template", "provision", "invoke", "deployed_function_arn", "invoke_function", "slack_policy_for"]
+
+INVOKE_READ_TIMEOUT_S = 120  # above the function's own timeout (60 s in the shipped config)
+
+_project = click.option("--project-dir", default=".", show_default=True, type=click.Path(file_okay=False),
+                        help="The Chalice project (holds .chalice/config.json).")
+_stage = click.option("--stage", "-s", required=True, metavar="STAGE", help="Chalice stage, e.g. dev or prod.")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def slack_policy_for(project_dir: Path, stage: str, region: str) -> dict[str, Any]:
+    """The Slack function's policy for `stage`, built by the notifier's own `slack_policy`."""
+    from canary.deployconfig import ROLE_ARN, SLACK_FUNCTION, _env, _layer
+    from canary.notifiers.policy import slack_policy
+
+    cfg = json.loads((project_dir / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    arn = str(_layer(cfg, stage, None, "iam_role_arn") or "")
+    if not ROLE_ARN.match(arn):
+        raise DeployConfigError(f"stage {stage!r}: cannot tell the account from iam_role_arn {arn!r}")
+    env = _env(cfg, stage, SLACK_FUNCTION)
+    app = cfg.get("app_name", "permission-canary")
+    return slack_policy(region=region, account=arn.split(":")[4],
+                        log_group=env.get("CANARY_LOG_GROUP") or f"/aws/lambda/{app}-{stage}-permission_canary",
+                        parameter_name=env.get("SLACK_WEBHOOK_SSM_PARAMETER") or f"/permission-canary/{stage}/slack-webhook",
+                        kms_key_arn=env.get("SLACK_WEBHOOK_KMS_KEY_ARN") or None,
+                        function_name=f"{app}-{stage}-{SLACK_FUNCTION}")
+
+
+@click.command("template")
+@_stage
+@_project
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+@click.option("--write-slack-policy", "slack_region", metavar="REGION", default=None,
+              help="Also (re)write .chalice/policy-slack-<stage>.json for REGION (the Slack function's own role).")
+@fail_on_canary_error
+def template(stage: str, project_dir: str, output: str | None, slack_region: str | None) -> None:
+    """Print the CloudFormation to merge into `chalice package --merge-template`."""
+    from canary.alarms import merge_template
+    from canary.deployconfig import check_stage
+
+    root = Path(project_dir)
+    if slack_region:
+        from canary.deployconfig import SLACK_FUNCTION, _layer
+
+        cfg = json.loads((root / ".chalice" / "config.json").read_text(encoding="utf-8"))
+        name = _layer(cfg, stage, SLACK_FUNCTION, "iam_policy_file") or f"policy-slack-{stage}.json"
+        path = root / ".chalice" / str(name)
+        path.write_text(json.dumps(slack_policy_for(root, stage, slack_region), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {path}", err=True)
+    checked = check_stage(root, stage)
+    text = json.dumps(merge_template(stage, checked.config.settings.namespace), indent=2) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _deployed(project_dir: Path, stage: str) -> dict[str, str]:
+    """Map deployed function name -> ARN from `.chalice/deployed/<stage>.json` (empty if absent)."""
+    path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DeployConfigError(f"{path}: cannot read: {exc}") from None
+    return {str(r.get("name")): str(r.get("lambda_arn")) for r in data.get("resources", [])
+            if r.get("resource_type") == "lambda_function" and r.get("lambda_arn")}
+
+
+def deployed_function_arn(project_dir: Path, stage: str, name: str) -> str:
+    """The ARN chalice recorded for function `name` in `stage`; a clear error when it is not deployed."""
+    arns = _deployed(project_dir, stage)
+    if name not in arns:
+        path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+        known = ", ".join(sorted(arns)) or "none"
+        raise DeployConfigError(f"{path}: no deployed function {name!r} for stage {stage!r} (deployed: {known}); "
+                                f"run `chalice deploy --stage {stage}` first, or pass --function NAME_OR_ARN")
+    return arns[name]
+
+
+@click.command("provision")
+@_stage
+@_project
+@click.option("--region", default=None, help="AWS region (default: the usual boto3 resolution).")
+@click.option("--no-sentinels", is_flag=True, help="Only the topic and alarms; do not create probe sentinels.")
+@fail_on_canary_error
+def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bool) -> None:
+    """Create or update the stage's alarm topic, alarms and probe sentinels (idempotent)."""
+    import boto3
+
+    from canary.alarms import FUNCTION_CANARY
+    from canary.alarms import provision as provision_alarms
+    from canary.deployconfig import check_stage
+
+    root = Path(project_dir)
+    checked = check_stage(root, stage)
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    function = _deployed(root, stage).get(FUNCTION_CANARY)
+    try:
+        done = provision_alarms(session, stage, checked.config.settings.namespace, function_name=function)
+    except Exception as exc:  # noqa: BLE001 - AWS said no: show it, exit 3
+        _fail(f"provision failed: {_aws_error(exc)}", 3)
+    click.echo(f"topic   {done['topic_arn']}")
+    for name in done["alarms"]:
+        click.echo(f"alarm   {name}")
+    click.echo(f"retries {'0 on ' + function if function else 'not set yet (no deployed permission_canary; run provision again after chalice deploy)'}")
+    if no_sentinels:
+        return
+    try:
+        from canary.sentinels import provision_sentinels
+    except ImportError:
+        click.echo("sentinels: skipped (this version has no canary.sentinels)")
+        return
+    try:
+        for line in provision_sentinels(checked.config, session):
+            click.echo(f"sentinel {line}")
+    except CanaryError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"sentinels: {_aws_error(exc)}", 3)
+
+
+def _aws_error(exc: BaseException) -> str:
+    err = (getattr(exc, "response", None) or {}).get("Error") or {}
+    if err:
+        return f"{err.get('Code')}: {err.get('Message')}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def invoke_function(session: Any, function: str, payload: dict[str, Any], *,
+                    endpoint_url: str | None = None) -> dict[str, Any]:
+    """Invoke the manual canary synchronously, once (no SDK retry: a retry would probe twice)."""
+    from botocore.config import Config
+
+    region = function.split(":")[3] if function.startswith("arn:") else None
+    client = session.client("lambda", region_name=region or session.region_name, endpoint_url=endpoint_url,
+                            config=Config(read_timeout=INVOKE_READ_TIMEOUT_S, connect_timeout=10,
+                                          retries={"total_max_attempts": 1}))
+    resp = client.invoke(FunctionName=function, InvocationType="RequestResponse",
+                         Payload=json.dumps(payload).encode())
+    body = resp["Payload"].read()
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if resp.get("FunctionError"):
+        detail = data.get("errorMessage") if isinstance(data, dict) else body[:300].decode("utf-8", "replace")
+        etype = data.get("errorType") if isinstance(data, dict) else None
+        raise FunctionFailed(f"{function} failed ({resp['FunctionError']}"
+                             f"{': ' + etype if etype else ''}): {detail}")
+    if not isinstance(data, dict) or "summary" not in data or "results" not in data:
+        raise FunctionFailed(f"{function} did not return a canary report (got {body[:200]!r})")
+    return data
+
+
+class FunctionFailed(Exception):
+    """The function ran but raised, timed out, or returned something that is not a report."""
+
+
+@click.command("invoke")
+@_stage
+@_project
+@click.option("--function", "-f", "function", metavar="NAME_OR_ARN", default=None,
+              help="The function to invoke. Default: permission_canary_invoke from .chalice/deployed/<stage>.json.")
+@click.option("--payload", default="{}", show_default=True, metavar="JSON",
+              help='{} runs every probe; {"probes": ["id"], "publish": false} runs some, publishes nothing.')
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--region", default=None, help="AWS region (default: from the ARN, else boto3's).")
+@fail_on_canary_error
+def invoke(stage: str, project_dir: str, function: str | None, payload: str, fmt: str, region: str | None) -> None:
+    """Run the deployed canary now and exit like `run`: the post-deploy gate."""
+    import boto3
+
+    from canary.alarms import FUNCTION_INVOKE
+    from canary.model import exit_code
+
+    try:
+        body = json.loads(payload)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from None
+    if not isinstance(body, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--payload")
+    target = function or deployed_function_arn(Path(project_dir), stage, FUNCTION_INVOKE)
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    try:
+        report = invoke_function(session, target, body)
+    except FunctionFailed as exc:
+        _fail(str(exc), 3)
+    except Exception as exc:  # noqa: BLE001 - unreachable, not found, not allowed to invoke
+        _fail(f"could not invoke {target}: {_aws_error(exc)}", 3)
+    if fmt == "json":
+        from canary.render import to_json
+
+        click.echo(to_json(report))
+    else:
+        from canary.render import render_table
+
+        render_table(report)
+    sys.exit(exit_code(report))
