@@ -1,0 +1,144 @@
+"""AWS's own error shapes for the S3, SSM and Secrets Manager probes, through botocore's real parsers.
+
+Why not moto: moto's S3 denies with a bare "Access Denied", and for SSM and Secrets Manager it
+answers a 403 carrying an XML document, while AWS answers HTTP 400 `AccessDeniedException` JSON
+with the enhanced message. So a tiny HTTP server on 127.0.0.1 replays the recorded status, headers
+and body (`aws_errors/`, provenance in its README), and `canary.runner.run` talks to it with a real
+boto3 session: the only thing not real is who wrote the bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+
+from canary.model import Outcome
+from canary.runner import run
+from tests.probes.conftest import cfg, only
+
+HERE = Path(__file__).parent / "aws_errors"
+OBJECT = "arn:aws:s3:::uploads-dev/user-files/__permission_canary__"
+
+
+class Replay:
+    """Answer STS GetCallerIdentity with its recording, and every other request with `self.answer`."""
+
+    def __init__(self) -> None:
+        self.answer = b""
+        self.requests: list[dict[str, Any]] = []
+        replay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if b"Action=GetCallerIdentity" in body:
+                    raw = (HERE / "sts" / "get-caller-identity.http").read_bytes()
+                else:
+                    replay.requests.append({"method": self.command, "path": self.path,
+                                            "headers": dict(self.headers), "body": body})
+                    raw = replay.answer
+                self.wfile.write(raw)
+                self.close_connection = True
+
+            do_GET = do_PUT = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def play(self, name: str) -> None:
+        self.answer = (HERE / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[Replay]:
+    r = Replay()
+    t = threading.Thread(target=r.server.serve_forever, daemon=True)
+    t.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def aws_session() -> Any:
+    return boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="example", region_name="us-east-1")
+
+
+def probe(replay: Replay, session: Any, recording: str, spec: dict[str, Any]):
+    replay.play(recording)
+    replay.requests.clear()
+    return only(run(cfg(spec, retries=0), session, endpoint_url=replay.url, stage="dev"))
+
+
+GET = {"action": "s3:GetObject", "bucket": "uploads-dev", "prefix": "user-files/"}
+PUT = {"action": "s3:PutObject", "bucket": "uploads-dev", "prefix": "user-files/"}
+
+
+def test_s3_implicit_deny_is_denied_with_a_remediation_on_the_object_arn(replay, aws_session):
+    r = probe(replay, aws_session, "s3/get-object-access-denied-implicit.http", GET)
+    assert (r.outcome, r.error_code, r.deny_reason) == (Outcome.DENIED, "AccessDenied", "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "s3:GetObject", "Resource": OBJECT}
+    (req,) = replay.requests
+    assert (req["method"], req["path"], req["headers"]["Range"]) == (
+        "GET", "/uploads-dev/user-files/__permission_canary__", "bytes=0-0")
+
+
+def test_s3_explicit_deny_is_denied_without_a_remediation(replay, aws_session):
+    r = probe(replay, aws_session, "s3/put-object-access-denied-explicit.http", PUT)
+    assert (r.outcome, r.deny_reason, r.remediation) == (Outcome.DENIED, "identity-policy", None)
+
+
+def test_s3_bare_access_denied_is_denied_for_unknown_reason_and_offers_no_remediation(replay, aws_session):
+    """Ambiguous on purpose: the sentinel rule (provision creates it) is what makes DENIED the right call."""
+    r = probe(replay, aws_session, "s3/get-object-access-denied-bare.http", GET)
+    assert (r.outcome, r.error_code, r.deny_reason, r.remediation) == (Outcome.DENIED, "AccessDenied", "unknown", None)
+
+
+def test_s3_conditional_write_refused_with_412_is_allowed(replay, aws_session):
+    r = probe(replay, aws_session, "s3/put-object-precondition-failed.http", PUT)
+    assert (r.outcome, r.error_code) == (Outcome.ALLOWED, "PreconditionFailed")
+    (req,) = replay.requests
+    assert (req["method"], req["headers"]["If-None-Match"]) == ("PUT", "*")
+
+
+def test_s3_missing_sentinel_with_list_bucket_is_error_not_denied(replay, aws_session):
+    r = probe(replay, aws_session, "s3/get-object-no-such-key.http", GET)
+    assert (r.outcome, r.error_code, r.transient) == (Outcome.ERROR, "NoSuchKey", False)
+
+
+def test_ssm_access_denied_exception_is_denied_with_a_remediation(replay, aws_session):
+    r = probe(replay, aws_session, "ssm/get-parameter-access-denied-implicit.http",
+              {"action": "ssm:GetParameter", "name": "/app/dev/db-url", "with_decryption": True})
+    assert (r.outcome, r.error_code, r.deny_reason) == (Outcome.DENIED, "AccessDeniedException", "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "ssm:GetParameter",
+                             "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/app/dev/db-url"}
+    assert replay.requests[0]["headers"]["X-Amz-Target"] == "AmazonSSM.GetParameter"
+
+
+def test_ssm_parameter_not_found_is_error(replay, aws_session):
+    r = probe(replay, aws_session, "ssm/get-parameter-not-found.http", {"action": "ssm:GetParameter", "name": "/app/x"})
+    assert (r.outcome, r.error_code) == (Outcome.ERROR, "ParameterNotFound")
+
+
+def test_secrets_manager_access_denied_exception_is_denied_with_the_suffix_pattern(replay, aws_session):
+    r = probe(replay, aws_session, "secretsmanager/get-secret-value-access-denied-implicit.http",
+              {"action": "secretsmanager:GetSecretValue", "secret": "app/dev/db"})
+    assert (r.outcome, r.error_code, r.deny_reason) == (Outcome.DENIED, "AccessDeniedException", "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                             "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/dev/db-??????"}
+
+
+def test_secrets_manager_missing_secret_is_error(replay, aws_session):
+    r = probe(replay, aws_session, "secretsmanager/get-secret-value-not-found.http",
+              {"action": "secretsmanager:GetSecretValue", "secret": "app/dev/db"})
+    assert (r.outcome, r.error_code) == (Outcome.ERROR, "ResourceNotFoundException")
