@@ -105,7 +105,7 @@ def _describe(err: dict[str, Any], model: type[BaseModel], data: Any) -> tuple[s
     kind = str(err.get("type", ""))
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     value = err.get("input")
-    if not field:
+    if not loc:
         m = _LEADING_FIELD.match(msg)
         field = m.group("field") if m else "(probe)"
     if kind == "extra_forbidden" and len(loc) == 1:
@@ -186,7 +186,8 @@ def _probe(raw: Any, index: int, source: str, env: Mapping[str, str]) -> ProbePa
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        # An unknown field is usually the cause of a "required" one (a typo), so report it first.
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         field, message = _describe(errors[0], model, data)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{where}: field '{field}': {message}{more}") from None
@@ -196,13 +197,14 @@ def parse_config(data: Any, *, source: str = "<config>", env: Mapping[str, str] 
     """Validate already-parsed config data; raise ConfigError naming file, probe and field."""
     env = os.environ if env is None else env
     if not isinstance(data, dict):
-        got = "nothing (the file is empty)" if data is None else _type_name(data)
+        got = "nothing (is the file empty?)" if data is None else _type_name(data)
         raise ConfigError(f"{source}: the config must be an object with a 'probes' list, got {got}")
     top = {k: v for k, v in data.items() if k != "probes"}
     try:
         settings = Settings.model_validate(_substitute(top, env, source, ""))
     except ValidationError as exc:
-        field, message = _describe(exc.errors()[0], _SettingsWithProbes, top)
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        field, message = _describe(errors[0], _SettingsWithProbes, top)
         raise ConfigError(f"{source}: field '{field}': {message}") from None
     if "probes" not in data:
         raise ConfigError(f"{source}: field 'probes': required: a list of probes, each with an \"action\"")

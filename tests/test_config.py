@@ -1,0 +1,523 @@
+"""The probe config: every bad input gives one exact message naming the file, the probe and the field.
+
+Bad configs are fixture files (tests/fixtures/bad_configs/, JSON and YAML); each test checks the
+exact message, both from `load_config` and through `permission-canary validate` (exit 2,
+`error: <message>`, no traceback). Hypothesis then throws arbitrary and mutated configs at the
+loader: the only possible outcomes are a valid `CanaryConfig` or a `ConfigError` whose message
+starts with the source name. No AWS is involved anywhere here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from canary.cli import cli
+from canary.cli._common import load_cli_config
+from canary.config import CanaryConfig, Settings, json_schema, load_config, parse_config, stage_environment
+from canary.errors import ConfigError
+from canary.probes import PROBES
+from canary.probes.ses import DEFAULT_RECIPIENT
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BAD = FIXTURES / "bad_configs"
+GOOD = FIXTURES / "good_configs"
+KNOWN = ", ".join(sorted(PROBES))
+MISSING_VAR = "CANARY_TEST_UNSET_STAGE"
+
+# fixture file -> the exact message after "<path>: ". {known} is the list of registered actions.
+BAD_CONFIGS: dict[str, str] = {
+    "unknown-top-level-key.json":
+        "field 'namspace': unknown field (did you mean 'namespace'?); known fields: deadline_s, max_workers, "
+        "namespace, per_probe_metrics, probe_timeout_s, probes, publisher, retries, stage, version",
+    "unknown-probe-key.json":
+        "probe 0 (listings-update): field 'tabel': unknown field (did you mean 'table'?); "
+        "known fields: action, id, index, key, table (and 1 more)",
+    "unknown-probe-key.yaml":
+        "probe 1 (send): field 'recipient': unknown field (did you mean 'allow_real_recipients'?); "
+        "known fields: action, allow_real_recipients, api, configuration_set, from, id, to",
+    "missing-action.json": "probe 0 (listings-read): field 'action': required; one of {known}",
+    "unknown-action.json": "probe 0: field 'action': 'dynamodb:UpdateItems' has no probe; known: {known}",
+    "wrong-case-action.yaml":
+        "probe 1: field 'action': 'dynamodb:updateitem' has no probe (did you mean dynamodb:UpdateItem? "
+        "IAM action names are case-sensitive here); known: {known}",
+    "action-not-a-string.json":
+        "probe 0: field 'action': must be a string naming an IAM action (e.g. \"dynamodb:UpdateItem\"), "
+        "got [\"dynamodb:GetItem\"]",
+    "missing-table.json": "probe 0 (listings-delete): field 'table': required",
+    "key-bool.json":
+        "probe 0: field 'key.listingId': a key value cannot be a boolean; use a string, a number or "
+        "{\"S\"|\"N\"|\"B\": ...}, got True",
+    "key-list.yaml":
+        "probe 0: field 'key.listingId': a key value must be a string, a number or typed DynamoDB JSON like "
+        "{\"S\": \"x\"}, got [\"a\", \"b\"]",
+    "key-nested-dict.json":
+        "probe 0: field 'key.listingId': a key value must be a string, a number or typed DynamoDB JSON like "
+        "{\"S\": \"x\"}, got {\"M\": {\"S\": \"x\"}}",
+    "key-typed-bad-letter.json":
+        "probe 0: field 'key.listingId': a key value must be a string, a number or typed DynamoDB JSON like "
+        "{\"S\": \"x\"}, got {\"SS\": \"x\"}",
+    "key-typed-non-string.json":
+        "probe 0: field 'key.listingId': typed key {\"N\": ...} needs a string value, got {\"N\": 42}",
+    "key-empty.json":
+        "probe 0: field 'key': must name the item's full primary key: 1 or 2 attributes (the partition key, "
+        "and the sort key if the table has one), got 0",
+    "key-three-attributes.json":
+        "probe 0: field 'key': must name the item's full primary key: 1 or 2 attributes (the partition key, "
+        "and the sort key if the table has one), got 3",
+    "ses-real-recipient.json":
+        "probe 0 (send): field 'to': 'to' is 'ops@example.com', outside simulator.amazonses.com: a probe would "
+        "email a real mailbox. Use the simulator (default success@simulator.amazonses.com) or set "
+        "\"allow_real_recipients\": true",
+    "ses-to-not-an-address.yaml":
+        "probe 0: field 'to': 'to' must be an email address, got 'simulator.amazonses.com'",
+    "ses-from-not-an-address.json":
+        "probe 0: field 'from': must be an email address (the API's verified SES identity, e.g. "
+        "noreply@example.com), got 'noreply'",
+    "ses-api-v3.json": "probe 0: field 'api': Input should be 'v1' or 'v2', got 'v3'",
+    "missing-variable.json":
+        f"probe 0: field 'table': environment variable {MISSING_VAR} is not set (used as ${{{MISSING_VAR}}}; "
+        f"set it, or give a default with ${{{MISSING_VAR}:-value}})",
+    "duplicate-ids.json":
+        "probe 1 (listings): field 'id': duplicate of probe 0; give each probe a distinct \"id\"",
+    "duplicate-default-ids.yaml":
+        "probe 2 (dynamodb-scan-listings-dev): field 'id': duplicate of probe 0; give each probe a distinct \"id\"",
+    "empty-id.json": "probe 0: field 'id': must not be empty (leave it out for the default id)",
+    "id-not-a-string.json": "probe 0: field 'id': Input should be a valid string, got 7",
+    "empty-probes.json": "field 'probes': must not be empty; a canary with no probes proves nothing",
+    "no-probes.json": "field 'probes': required: a list of probes, each with an \"action\"",
+    "probes-not-a-list.yaml": "field 'probes': must be a list of probes, got an object",
+    "probe-not-an-object.json": "probe 0: must be an object, got a string",
+    "root-list.json": "the config must be an object with a 'probes' list, got a list",
+    "root-scalar.yaml": "the config must be an object with a 'probes' list, got a string",
+    "empty.yaml": "the config must be an object with a 'probes' list, got nothing (is the file empty?)",
+    "invalid-json.json": "invalid JSON at line 4, column 3: Expecting value",
+    "invalid-yaml.yaml":
+        "invalid YAML at line 4, column 4: expected <block end>, but found '<block mapping start>'",
+    "duplicate-json-key.json": "invalid JSON: duplicate key 'table' in one object",
+    "nan-key.json": "invalid JSON: NaN is not valid JSON",
+    "version-2.json": "field 'version': Input should be 1, got 2",
+    "setting-wrong-type.yaml":
+        "field 'retries': Input should be a valid integer, unable to parse string as an integer, got 'many'",
+    "setting-out-of-range.json": "field 'probe_timeout_s': Input should be greater than 0, got 0",
+    "unknown-publisher.json": "field 'publisher': Input should be 'emf' or 'put_metric_data', got 'statsd'",
+}
+
+
+def expected(name: str) -> str:
+    return f"{BAD / name}: " + BAD_CONFIGS[name].replace("{known}", KNOWN)
+
+
+@pytest.fixture(autouse=True)
+def _no_missing_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MISSING_VAR, raising=False)
+
+
+def test_every_bad_config_fixture_has_an_expected_message() -> None:
+    assert sorted(p.name for p in BAD.iterdir()) == sorted(BAD_CONFIGS)
+    assert {p.suffix for p in BAD.iterdir()} == {".json", ".yaml"}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_bad_config_gives_the_exact_message(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(BAD / name, env={})
+    assert str(info.value) == expected(name)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_cli_validate_exits_2_with_the_message_and_no_traceback(name: str) -> None:
+    result = CliRunner().invoke(cli, ["validate", "--config", str(BAD / name)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {expected(name)}\n"
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_missing_config_file_is_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(BAD / "no-such-file.json", env={})
+    assert str(info.value) == f"{BAD / 'no-such-file.json'}: config file not found"
+
+
+def test_cli_validate_on_a_missing_file_exits_2() -> None:
+    result = CliRunner().invoke(cli, ["validate", "--config", str(BAD / "no-such-file.json")])
+    assert (result.exit_code, result.stderr) == (2, f"error: {BAD / 'no-such-file.json'}: config file not found\n")
+
+
+# -- what a good config turns into ------------------------------------------------------------------
+
+def test_json_and_yaml_forms_of_the_same_config_are_equal() -> None:
+    env = {"STAGE": "dev"}
+    a, b = load_config(GOOD / "story.json", env=env), load_config(GOOD / "story.yaml", env=env)
+    assert a.probes == b.probes and a.settings == b.settings
+    assert [p.probe_id for p in a.probes] == ["listings-update", "dynamodb-deleteitem-listings-dev",
+                                              "ses-sendemail-noreply-example-com"]
+    assert a.probes[0].table == "listings-dev"  # type: ignore[attr-defined]
+    assert a.source == str(GOOD / "story.json")
+
+
+def test_cli_validate_accepts_a_good_config_and_lists_its_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGE", "qa")
+    result = CliRunner().invoke(cli, ["validate", "--config", str(GOOD / "story.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "valid, 3 probe(s)" in result.stdout
+    assert "table/listings-qa" in result.stdout
+
+
+def _one(probe: dict[str, Any], env: dict[str, str] | None = None, **top: Any) -> CanaryConfig:
+    return parse_config({**top, "probes": [probe]}, source="t.json", env=env or {})
+
+
+DDB = {"action": "dynamodb:GetItem", "table": "listings-dev"}
+
+
+def test_plain_and_typed_key_values_become_dynamodb_json() -> None:
+    probe = _one({**DDB, "key": {"pk": "x", "sk": 3}}).probes[0]
+    assert probe.key == {"pk": {"S": "x"}, "sk": {"N": "3"}}  # type: ignore[attr-defined]
+    probe = _one({**DDB, "key": {"pk": {"B": "AAEC"}, "sk": {"N": "1.5"}}}).probes[0]
+    assert probe.key == {"pk": {"B": "AAEC"}, "sk": {"N": "1.5"}}  # type: ignore[attr-defined]
+
+
+def test_ses_recipient_defaults_to_the_simulator() -> None:
+    probe = _one({"action": "ses:SendEmail", "from": "noreply@example.com"}).probes[0]
+    assert probe.to == DEFAULT_RECIPIENT  # type: ignore[attr-defined]
+    assert probe.api == "v1"  # type: ignore[attr-defined]
+
+
+def test_any_simulator_address_is_accepted_whatever_its_case() -> None:
+    probe = _one({"action": "ses:SendEmail", "from": "a@example.com", "to": "bounce@Simulator.AmazonSES.com"})
+    assert probe.probes[0].to == "bounce@Simulator.AmazonSES.com"  # type: ignore[attr-defined]
+
+
+def test_real_recipient_is_allowed_only_when_the_probe_says_so() -> None:
+    probe = {"action": "ses:SendEmail", "from": "noreply@example.com", "to": "ops@example.com"}
+    with pytest.raises(ConfigError, match=r"^t\.json: probe 0: field 'to': 'to' is 'ops@example\.com', outside"):
+        _one(probe)
+    assert _one({**probe, "allow_real_recipients": True}).probes[0].to == "ops@example.com"  # type: ignore[attr-defined]
+
+
+def test_ses_api_v2_is_accepted() -> None:
+    assert _one({"action": "ses:SendEmail", "from": "a@example.com", "api": "v2"}).probes[0].api == "v2"  # type: ignore[attr-defined]
+
+
+def test_settings_default_when_absent() -> None:
+    assert _one({**DDB, "key": {"pk": "x"}}).settings == Settings()
+    assert Settings().namespace == "PermissionCanary" and Settings().publisher == "emf"
+
+
+# -- ${VAR} ------------------------------------------------------------------------------------------
+
+def test_variable_is_filled_from_the_environment() -> None:
+    cfg = _one({**DDB, "table": "listings-${STAGE}", "key": {"pk": "${KEY}"}}, env={"STAGE": "prod", "KEY": "k"})
+    assert (cfg.probes[0].table, cfg.probes[0].key) == ("listings-prod", {"pk": {"S": "k"}})  # type: ignore[attr-defined]
+
+
+def test_variable_default_is_used_only_when_the_variable_is_unset() -> None:
+    probe = {**DDB, "table": "listings-${STAGE:-dev}", "key": {"pk": "x"}}
+    assert _one(probe).probes[0].table == "listings-dev"  # type: ignore[attr-defined]
+    assert _one(probe, env={"STAGE": "prod"}).probes[0].table == "listings-prod"  # type: ignore[attr-defined]
+    assert _one(probe, env={"STAGE": ""}).probes[0].table == "listings-"  # set but empty still counts as set
+
+
+def test_variable_empty_default_is_allowed() -> None:
+    assert _one({**DDB, "table": "listings${SUFFIX:-}", "key": {"pk": "x"}}).probes[0].table == "listings"  # type: ignore[attr-defined]
+
+
+def test_dollar_without_braces_is_left_alone() -> None:
+    assert _one({**DDB, "table": "cost$STAGE", "key": {"pk": "$x"}}).probes[0].table == "cost$STAGE"  # type: ignore[attr-defined]
+
+
+def test_variables_fill_top_level_settings_and_the_action_too() -> None:
+    cfg = _one({"action": "${ACTION}", "table": "t-1", "key": {"pk": "x"}},
+               env={"NS": "Canary/dev", "ACTION": "dynamodb:PutItem"}, namespace="${NS}")
+    assert (cfg.settings.namespace, cfg.probes[0].action) == ("Canary/dev", "dynamodb:PutItem")
+
+
+def test_missing_variable_at_top_level_names_the_field() -> None:
+    with pytest.raises(ConfigError) as info:
+        _one({**DDB, "key": {"pk": "x"}}, namespace="${NS}")
+    assert str(info.value) == ("t.json: field 'namespace': environment variable NS is not set "
+                               "(used as ${NS}; set it, or give a default with ${NS:-value})")
+
+
+def test_missing_variable_in_a_key_attribute_name_names_the_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        _one({**DDB, "key": {"${PK}": "x"}})
+    assert str(info.value).startswith("t.json: probe 0: field 'key.${PK}': environment variable PK is not set")
+
+
+def test_variable_values_are_not_substituted_twice() -> None:
+    cfg = _one({**DDB, "table": "t-${A}", "key": {"pk": "x"}}, env={"A": "${B}", "B": "oops"})
+    assert cfg.probes[0].table == "t-${B}"  # type: ignore[attr-defined]
+
+
+# -- --stage: chalice's environment_variables layered as the Lambda sees them -----------------------
+
+CHALICE = {
+    "version": "2.0",
+    "app_name": "listings",
+    "environment_variables": {"TABLE_PREFIX": "listings", "FROM": "top@example.com", "LAYER": "top"},
+    "lambda_functions": {"permission_canary": {"environment_variables": {"LAYER": "ignored-by-chalice"}}},
+    "stages": {
+        "dev": {"environment_variables": {"FROM": "dev@example.com", "LAYER": "stage", "RETRIES": 3},
+                "lambda_functions": {
+                    "permission_canary": {"environment_variables": {"LAYER": "function"}},
+                    "other": {"environment_variables": {"LAYER": "other-function"}}}},
+        "prod": {"environment_variables": {"STAGE": "production"}},
+        "bare": {},
+    },
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(CHALICE))
+    return tmp_path
+
+
+def test_stage_environment_layers_top_level_then_stage_then_function(project: Path) -> None:
+    env = stage_environment(project, "dev")
+    assert env == {"TABLE_PREFIX": "listings", "FROM": "dev@example.com", "LAYER": "function", "RETRIES": "3"}
+
+
+def test_stage_environment_ignores_top_level_lambda_functions_as_chalice_does(project: Path) -> None:
+    assert stage_environment(project, "bare") == {"TABLE_PREFIX": "listings", "FROM": "top@example.com",
+                                                  "LAYER": "top"}
+
+
+def test_stage_environment_reads_another_function_when_asked(project: Path) -> None:
+    assert stage_environment(project, "dev", function="other")["LAYER"] == "other-function"
+
+
+def test_unknown_stage_lists_the_stages(project: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        stage_environment(project, "qa")
+    assert str(info.value) == f"{project / '.chalice' / 'config.json'}: no stage 'qa'; stages: bare, dev, prod"
+
+
+def test_stage_needs_a_chalice_project(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        stage_environment(tmp_path, "dev")
+    assert str(info.value) == (f"{tmp_path / '.chalice' / 'config.json'}: not found; --stage needs a Chalice "
+                               "project (run from its directory)")
+
+
+@pytest.mark.parametrize(("chalice", "message"), [
+    ("{", "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes"),
+    ("[]", "field '(top)': must be an object, got a list"),
+    ('{"stages": []}', "field 'stages': must be an object, got a list"),
+    ('{"stages": {"dev": "x"}}', "field 'stages.dev': must be an object, got a string"),
+    ('{"stages": {"dev": {"environment_variables": ["A=1"]}}}',
+     "field 'stages.dev.environment_variables': must be an object, got a list"),
+    ('{"stages": {"dev": {"lambda_functions": {"permission_canary": 1}}}}',
+     "field 'stages.dev.lambda_functions.permission_canary': must be an object, got a number"),
+])
+def test_malformed_chalice_config_is_a_config_error(project: Path, chalice: str, message: str) -> None:
+    path = project / ".chalice" / "config.json"
+    path.write_text(chalice)
+    with pytest.raises(ConfigError) as info:
+        stage_environment(project, "dev")
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_stage_option_fills_variables_and_stage_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "canary.json").write_text(json.dumps({"probes": [
+        {"action": "dynamodb:GetItem", "table": "${TABLE_PREFIX}-${STAGE}", "key": {"pk": "x"}},
+        {"action": "ses:SendEmail", "from": "${FROM}"}]}))
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("FROM", "shell@example.com")  # the stage's value wins over the shell's
+    monkeypatch.delenv("STAGE", raising=False)
+    cfg = load_cli_config(None, "dev")
+    assert cfg.probes[0].table == "listings-dev"  # type: ignore[attr-defined]
+    assert cfg.probes[1].sender == "dev@example.com"  # type: ignore[attr-defined]
+    # A stage that defines STAGE itself keeps its own value.
+    assert load_cli_config(None, "prod").probes[0].table == "listings-production"  # type: ignore[attr-defined]
+
+
+def test_cli_validate_with_stage_shows_the_stage_resources(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "canary.json").write_text(json.dumps({"probes": [
+        {"action": "dynamodb:UpdateItem", "table": "${TABLE_PREFIX}-${STAGE}", "key": {"pk": "x"}}]}))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--stage", "dev"])
+    assert result.exit_code == 0, result.output
+    assert "table/listings-dev" in result.stdout
+
+
+def test_cli_validate_with_an_unknown_stage_exits_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "canary.json").write_text(json.dumps({"probes": [{**DDB, "key": {"pk": "x"}}]}))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--stage", "qa"])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {Path('.') / '.chalice' / 'config.json'}: no stage 'qa'; stages: bare, dev, prod\n"
+
+
+# -- JSON Schema ------------------------------------------------------------------------------------
+
+def test_json_schema_accepts_the_good_config_and_rejects_unknown_keys() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json_schema()
+    good = json.loads((GOOD / "story.json").read_text())
+    jsonschema.validate(good, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**good, "namspace": "x"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"probes": [{"action": "dynamodb:GetItem", "table": "t-1", "key": {"pk": "x"},
+                                         "tabel": "x"}]}, schema)
+
+
+def test_cli_schema_prints_the_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == json.loads(json.dumps(json_schema()))
+
+
+# -- property-based: nothing but a CanaryConfig or a ConfigError ------------------------------------
+
+SOURCE = "fuzz.json"
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+json_like = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
+FIELDS = sorted({"version", "namespace", "stage", "publisher", "per_probe_metrics", "probe_timeout_s",
+                 "deadline_s", "retries", "max_workers", "probes", "id", "action", "table", "index", "key",
+                 "from", "to", "api", "configuration_set", "allow_real_recipients"})
+VALID_PROBES: list[dict[str, Any]] = [
+    {"id": "u", "action": "dynamodb:UpdateItem", "table": "listings-${STAGE:-dev}", "key": {"pk": "x", "sk": 1}},
+    {"action": "dynamodb:Query", "table": "listings", "index": "byOwner", "key": {"owner": {"S": "x"}}},
+    {"action": "dynamodb:Scan", "table": "listings"},
+    {"action": "ses:SendEmail", "from": "noreply@example.com", "api": "v2"},
+    {"action": "ses:SendRawEmail", "from": "noreply@example.com", "to": "ops@example.com",
+     "allow_real_recipients": True},
+]
+VALID = {"version": 1, "namespace": "PermissionCanary", "retries": 1, "probes": VALID_PROBES}
+interesting_strings = st.sampled_from(["", " ", "${X}", "${X:-}", "${", "}", "$", "a@b", "a@b.c", "@",
+                                       "x" * 300, "dynamodb:getitem", "ses:SendEmail", "v1", "v2", "S", "N", "B",
+                                       "success@simulator.amazonses.com", "\x00", "é", "1e999"])
+anything = json_like | interesting_strings | st.dictionaries(st.sampled_from(["S", "N", "B", "M"]),
+                                                             json_like | interesting_strings, max_size=2)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> Any:
+    """A valid config with a few random edits: drop, rename, retype, or add keys anywhere."""
+    data = json.loads(json.dumps(VALID))
+    for _ in range(draw(st.integers(1, 4))):
+        target: Any = data
+        if draw(st.booleans()) and isinstance(data.get("probes"), list) and data["probes"]:
+            target = data["probes"][draw(st.integers(0, len(data["probes"]) - 1))]
+            if isinstance(target, dict) and isinstance(target.get("key"), dict) and draw(st.booleans()):
+                target = target["key"]
+        if not isinstance(target, dict):
+            break
+        op = draw(st.sampled_from(["drop", "rename", "retype", "add"]))
+        keys = sorted(target)
+        if op == "add" or not keys:
+            target[draw(st.sampled_from(FIELDS) | st.text(max_size=8))] = draw(anything)
+            continue
+        key = draw(st.sampled_from(keys))
+        if op == "drop":
+            del target[key]
+        elif op == "rename":
+            target[draw(st.sampled_from(FIELDS) | st.text(max_size=8))] = target.pop(key)
+        else:
+            target[key] = draw(anything)
+    if draw(st.integers(0, 9)) == 0:
+        data = draw(anything)
+    return data
+
+
+envs = st.dictionaries(st.sampled_from(["STAGE", "X", "A"]), st.text(max_size=10) | interesting_strings, max_size=3)
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _outcome(data: Any, env: dict[str, str], source: str = SOURCE) -> CanaryConfig | ConfigError:
+    try:
+        return parse_config(data, source=source, env=env)
+    except ConfigError as exc:
+        return exc  # anything else propagates and fails the test, traceback and all
+
+
+@FUZZ
+@given(data=json_like, env=envs)
+def test_arbitrary_json_is_a_config_or_a_config_error_naming_the_source(data: Any, env: dict[str, str]) -> None:
+    out = _outcome(data, env)
+    if isinstance(out, ConfigError):
+        assert str(out).startswith(f"{SOURCE}: ")
+    else:
+        assert out.probes and out.source == SOURCE
+
+
+@FUZZ
+@given(data=mutated(), env=envs)
+def test_mutated_valid_config_is_a_config_or_a_config_error_naming_the_source(data: Any, env: dict[str, str]) -> None:
+    out = _outcome(data, env)
+    if isinstance(out, ConfigError):
+        assert str(out).startswith(f"{SOURCE}: ")
+        assert "\n" not in str(out)
+    else:
+        assert len({p.probe_id for p in out.probes}) == len(out.probes)
+
+
+def test_an_empty_field_name_is_reported_as_such() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"": 1, "probes": VALID_PROBES}, source=SOURCE, env={})
+    assert str(info.value).startswith(f"{SOURCE}: field '': unknown field; known fields: ")
+
+
+def test_the_unmutated_valid_config_is_valid() -> None:
+    cfg = parse_config(VALID, source=SOURCE, env={})
+    assert len(cfg.probes) == len(VALID_PROBES)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=200) | st.sampled_from(["{", "[", '{"probes": [', "probes:\n  - a: [", "- -\n:",
+                                                      "{\"probes\": 1e999}", "NaN", "\ufeff{}", "!!binary x",
+                                                      "a: !!python/object:os.system x"]),
+       suffix=st.sampled_from([".json", ".yaml", ".yml", ".txt"]))
+def test_arbitrary_file_text_is_a_config_or_a_config_error_naming_the_file(text: str, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"canary{suffix}"
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_config(path, env={})
+        except ConfigError as exc:
+            assert str(exc).startswith(f"{path}: ")
+
+
+def test_deeply_nested_json_is_a_config_error() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "deep.json"
+        path.write_text("[" * 100_000 + "]" * 100_000)
+        with pytest.raises(ConfigError, match="nested too deeply"):
+            load_config(path, env={})
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=mutated())
+def test_cli_validate_never_prints_a_traceback(data: Any) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "canary.json"
+        path.write_text(json.dumps(data))
+        result = CliRunner(env={"STAGE": None}).invoke(cli, ["validate", "--config", str(path)])
+    assert result.exit_code in (0, 2), result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith(f"error: {path}: ")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_environment_is_not_read_when_an_env_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGE", "from-shell")
+    cfg = _one({**DDB, "table": "t-${STAGE:-default}", "key": {"pk": "x"}}, env={})
+    assert cfg.probes[0].table == "t-default"  # type: ignore[attr-defined]
+    assert os.environ["STAGE"] == "from-shell"
