@@ -113,7 +113,6 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
             from canary.config import stage_environment
 
             env = stage_environment(root, stage)
-    raw = analyze(root)
+    raw, files = analyze(root)
     findings = findings_for(raw, env, region=region, account=account, partition=partition)
-    files = sorted({c.file for c in raw})
     return Discovery(app_dir=root, stage=stage, env=dict(env), findings=findings, files=files)

@@ -112,7 +112,7 @@ def _candidates(root: Path, name: str) -> Iterator[Path]:
 
 
 def _imported_names(tree: ast.Module, package: str) -> Iterator[str]:
-    for node in ast.walk(tree):
+    for node in _stmts(tree.body, into_defs=True):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -177,25 +177,21 @@ def project_files(root: Path) -> list[Module]:
 # ---------------------------------------------------------------------------------------------------
 # Scopes: which names each function binds (so lookups follow Python's rules)
 
-_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _bound_names(body: Iterable[ast.AST], scope: Scope) -> None:
-    stack = list(body)
-    while stack:
-        node = stack.pop()
+    """Record the names a block binds (Python's rule for what is local), reading statements only."""
+    for node in _stmts(body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scope.locals.add(node.name)
-            stack.extend(node.decorator_list)
-            if not isinstance(node, ast.ClassDef):
-                stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-            else:
-                stack.extend(node.bases)
             continue
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            scope.locals.add(node.id)
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = [node.target]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name != "*":
@@ -206,19 +202,62 @@ def _bound_names(body: Iterable[ast.AST], scope: Scope) -> None:
             scope.nonlocals.update(node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.locals.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Name):
+                    scope.locals.add(sub.id)
     scope.locals -= scope.globals | scope.nonlocals
+
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _stmts(body: Iterable[ast.AST], into_defs: bool = False) -> Iterator[ast.AST]:
+    """The statements of a block and of its nested blocks, not descending into expressions (nor defs)."""
+    stack = list(body)[::-1]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not into_defs and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for attr in _BODIES:
+            block = getattr(node, attr, None)
+            if block:
+                stack.extend(block[::-1])
 
 
 def _defs(body: Iterable[ast.AST]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
     """The functions and classes defined directly in this scope (not inside nested ones)."""
-    stack = list(body)[::-1]
-    while stack:
-        node = stack.pop()
+    for node in _stmts(body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield node
-        elif not isinstance(node, ast.Lambda):
-            stack.extend(list(ast.iter_child_nodes(node))[::-1])
+
+
+def _dependency_order(modules: "list[Module]") -> "list[Module]":
+    """Modules with what they import first, so that most facts flow forward within one pass."""
+    by_name = {m.name: m for m in modules}
+    order: list[Module] = []
+    state: dict[str, int] = {}
+
+    def visit(m: Module) -> None:
+        stack = [(m, iter(sorted(set(_imported_names(m.tree, m.package)))))]
+        state[m.name] = 1
+        while stack:
+            mod, deps = stack[-1]
+            for dep in deps:
+                d = by_name.get(dep)
+                if d is not None and dep not in state:
+                    state[dep] = 1
+                    stack.append((d, iter(sorted(set(_imported_names(d.tree, d.package))))))
+                    break
+            else:
+                stack.pop()
+                order.append(mod)
+
+    for m in modules:
+        if m.name not in state:
+            visit(m)
+    return order
 
 
 def _arg_names(args: ast.arguments) -> tuple[list[str], list[str]]:
@@ -295,6 +334,8 @@ class Analyzer:
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
         self.changed = False
         self.lenient = False
+        self.passes = 0
+        self.order = _dependency_order(modules)
         self.calls: dict[tuple[Any, ...], RawCall] = {}
         self._source: dict[int, str] = {}
         self._ids = itertools.count(1)
@@ -399,7 +440,8 @@ class Analyzer:
             for _ in range(MAX_PASSES):
                 self.changed = False
                 self.calls = {}
-                for mod in self.modules.values():
+                self.passes += 1
+                for mod in self.order:
                     self.block(mod.tree.body, mod.scope)
                 if not self.changed:
                     break
@@ -1013,8 +1055,18 @@ def _xform(name: str) -> str:
     return str(xform_name(name))
 
 
-def analyze(root: Path) -> list[RawCall]:
-    """Every AWS call the project at `root` makes, as far as the source shows."""
-    analyzer = Analyzer(project_files(root))
-    calls = analyzer.run()
-    return sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params)))
+def analyze(root: Path) -> tuple[list[RawCall], list[str]]:
+    """Every AWS call the project at `root` makes, as far as the source shows, and the files read."""
+    import gc
+
+    # The trees are kept until the end anyway; the cyclic collector would only rescan them (2x slower).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        modules = project_files(root)
+        calls = Analyzer(modules).run()
+    finally:
+        if enabled:
+            gc.enable()
+    return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),
+            [m.rel for m in modules])
