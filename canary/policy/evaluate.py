@@ -240,11 +240,11 @@ def _documents(policy: Any) -> list[tuple[int | None, dict[str, Any] | None, lis
 class CompiledPolicy:
     """A policy (or several) compiled once; the statements matching each action are found once too."""
 
-    def __init__(self, policy: Any):
+    def __init__(self, policy: Any) -> None:
         self.source = policy
         self.statements: list[Statement] = []
         for pidx, doc, stmts in _documents(policy):
-            variables = bool(doc) and doc.get("Version") == "2012-10-17"
+            variables = doc is not None and doc.get("Version") == "2012-10-17"
             for i, s in enumerate(stmts):
                 self.statements.append(_compile_statement(s, statement_label(s, i, pidx), variables))
         # statements whose actions name a literal service prefix, by prefix; the rest could match anything

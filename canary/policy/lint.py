@@ -84,7 +84,8 @@ def _action_warnings(label: str, text: str, allow: bool, used: set[str]) -> list
                 if allow else [])
     prefix, sep, name = text.partition(":")
     if not sep:
-        return [LintWarning("unknown-action", label, f"action {text!r} has no service prefix (expected service:Action)")]
+        return [LintWarning("unknown-action", label,
+                            f"action {text!r} has no service prefix (expected service:Action)")]
     if "*" in prefix or "?" in prefix:
         return []
     names = _actions.actions_for(prefix)
@@ -109,7 +110,8 @@ def _action_warnings(label: str, text: str, allow: bool, used: set[str]) -> list
     risky = [a for a in granted if _actions.is_destructive(a) and a.lower() not in used]
     if not risky:
         return []
-    shown = ", ".join(a.partition(":")[2] for a in risky[:6]) + (f" and {len(risky) - 6} more" if len(risky) > 6 else "")
+    more = f" and {len(risky) - 6} more" if len(risky) > 6 else ""
+    shown = ", ".join(a.partition(":")[2] for a in risky[:6]) + more
     return [LintWarning("destructive-wildcard", label,
                         f"{text!r} also grants {shown}, which no probe calls; list the actions the code needs instead")]
 

@@ -28,7 +28,7 @@ def _reference(pattern: str, arn: str) -> bool:
     p, a = pattern.split(":", 5), arn.split(":", 5)
     if len(p) != 6:
         return False
-    return all(fnmatch.fnmatchcase(av, pv) for pv, av in zip(p, a))
+    return all(fnmatch.fnmatchcase(av, pv) for pv, av in zip(p, a, strict=True))
 
 
 def _allow(resource: str) -> dict[str, Any]:
