@@ -4,7 +4,8 @@ The on-call engineer should be able to fix an implicit deny from the message alo
 probe gets its own section with the action, the resource, which policy layer denied it and, for an
 implicit deny, the exact statement to add to `.chalice/policy-<stage>.json`. Slack rejects a
 message over its limits (`invalid_blocks`) rather than trimming it, so the renderer enforces them:
-at most 50 blocks, at most 3000 characters per section text, 150 per header; failing probes that
+at most 50 blocks, at most 3000 characters per section text, 150 per header, and about 12,000
+characters of block text in all (Slack's undocumented `msg_blocks_too_long`); failing probes that
 do not fit are summarised with a count. Pure functions on plain data: no I/O, no heavy imports.
 """
 
@@ -17,12 +18,17 @@ from urllib.parse import quote
 
 from canary.notifiers.alarm import KINDS, Alarm
 
-__all__ = ["render", "render_for_demo", "console_urls", "MAX_BLOCKS", "MAX_SECTION_TEXT", "MAX_HEADER_TEXT"]
+__all__ = ["render", "render_for_demo", "console_urls", "MAX_BLOCKS", "MAX_SECTION_TEXT", "MAX_HEADER_TEXT",
+           "MAX_MESSAGE_TEXT"]
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_FALLBACK_TEXT = 3000
+# Undocumented but measured: Slack answers `msg_blocks_too_long` from roughly 13,200 characters of block
+# text in one message, well before 50 full sections (slackapi/bolt-js#2509). Stay below it.
+MAX_MESSAGE_TEXT = 12_000
+_OVERFLOW_CHARS = 1_200
 _AWS_MESSAGE_CHARS = 400
 
 _STATE_EMOJI = {"ALARM": ":rotating_light:", "OK": ":white_check_mark:", "INSUFFICIENT_DATA": ":grey_question:"}
@@ -79,6 +85,28 @@ def _section(text: str) -> dict[str, Any]:
 
 def _header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, MAX_HEADER_TEXT), "emoji": True}}
+
+
+def _chars(blocks: list[dict[str, Any]]) -> int:
+    """Characters of text in `blocks`, as Slack counts them against the message size."""
+    n = 0
+    for b in blocks:
+        n += len(b.get("text", {}).get("text", "")) + sum(len(e.get("text", "")) for e in b.get("elements", []))
+    return n
+
+
+def _fit(probes: list[dict[str, Any]], *, blocks_left: int, chars_left: int) -> list[dict[str, Any]]:
+    """The leading probe sections that fit, leaving room for the "…and N more" section when some do not."""
+    shown: list[dict[str, Any]] = []
+    used = 0
+    for i, block in enumerate(probes):
+        more = i < len(probes) - 1
+        if (len(shown) + 1 + more > blocks_left
+                or used + _chars([block]) + (_OVERFLOW_CHARS if more else 0) > chars_left):
+            break
+        shown.append(block)
+        used += _chars([block])
+    return shown
 
 
 def console_urls(alarm: Alarm, log_group: str | None) -> dict[str, str]:
@@ -190,16 +218,17 @@ def render(alarm: Alarm, *, report: Mapping[str, Any] | None = None, details_una
     if links:
         post.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(" · ".join(links), 2000)}]})
 
-    blocks = pre + ([{"type": "divider"}] if probes else []) + probes
-    if len(blocks) + len(post) > MAX_BLOCKS:
-        keep = MAX_BLOCKS - len(post) - 1 - (len(blocks) - len(probes))
-        shown, rest = probes[:keep], failing[keep:]
-        blocks = blocks[: len(blocks) - len(probes)] + shown
-        ids = ", ".join(_code(r.get("action", "?")) for r in rest)
-        blocks.append(_section(f"…and *{len(rest)} more failing probes* not shown (Slack allows "
-                               f"{MAX_BLOCKS} blocks per message): {ids}. "
-                               f"See the full report in the log group or with "
-                               f"{_code(f'permission-canary invoke --stage {stage}')}."))
+    head = pre + ([{"type": "divider"}] if probes else [])
+    shown = _fit(probes, blocks_left=MAX_BLOCKS - len(head) - len(post),
+                 chars_left=MAX_MESSAGE_TEXT - _chars(head) - _chars(post))
+    blocks = head + shown
+    rest = failing[len(shown):]
+    if rest:
+        actions = ", ".join(_code(r.get("action", "?")) for r in rest)
+        more = (f"…and *{len(rest)} more failing probes* not shown (a Slack message holds {MAX_BLOCKS} blocks "
+                f"and about {MAX_MESSAGE_TEXT // 1000}k characters); see the full report in the log group or "
+                f"with {_code(f'permission-canary invoke --stage {stage}')}. Not shown: {actions}")
+        blocks.append(_section(_clip(more, _OVERFLOW_CHARS)))
     blocks += post
     return {"text": _clip(_fallback(alarm, stage, title, report, failing), MAX_FALLBACK_TEXT), "blocks": blocks}
 
@@ -279,7 +308,7 @@ def _fallback(alarm: Alarm, stage: str, title: str, report: Mapping[str, Any] | 
         _, denied, errored = _summary_counts(report or {})
         actions = ", ".join(sorted({str(r.get("action", "?")) for r in failing}))
         text += f": {denied} denied, {errored} errored: {actions}"
-    return re.sub(r"\s+", " ", text)
+    return _esc(re.sub(r"\s+", " ", text))
 
 
 def render_for_demo(report_dict: Mapping[str, Any], stage: str) -> dict[str, Any]:

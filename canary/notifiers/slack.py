@@ -20,13 +20,15 @@ from typing import Any
 from canary.notifiers import Delivery
 from canary.notifiers.secrets import redact, remember_secret
 
-__all__ = ["SlackWebhook", "DEFAULT_BUDGET_S"]
+__all__ = ["SlackWebhook", "DEFAULT_BUDGET_S", "BLOCK_ERRORS"]
 
 log = logging.getLogger("canary.notifiers.slack")
 
 DEFAULT_BUDGET_S = 20.0
 MIN_ATTEMPT_S = 1.0  # do not start an attempt with less time than this left
 _REASON_CHARS = 200
+# Slack's answers when the blocks themselves are the problem; the text fallback alone can still go out.
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks"})
 
 
 class _Budget:
@@ -168,14 +170,39 @@ class SlackWebhook:
         return f"SlackWebhook(url={'[REDACTED]'!r}, budget_s={self.budget_s})"
 
     def send(self, payload: dict[str, Any]) -> Delivery:
-        """Post `payload` (`text` + `blocks`); retry 429 / 5xx / connection errors inside the budget."""
+        """Post `payload` (`text` + `blocks`); retry 429 / 5xx / connection errors inside the budget.
+
+        If Slack refuses the blocks themselves (`invalid_blocks`, `msg_blocks_too_long`), the `text`
+        fallback is sent alone once: a plain alert beats a lost one.
+        """
         budget = _Budget(self.budget_s, self.timeout_s, self.backoff_s, self.backoff_cap_s)
+        delivery = self._post(payload, budget)
+        if (not delivery.posted and delivery.status == 400 and delivery.reason in BLOCK_ERRORS
+                and payload.get("blocks")):
+            log.warning("Slack refused the message's blocks (%s); sending its text alone", delivery.reason)
+            budget.attempts += 1
+            budget.gave_up = None
+            text = f"{payload.get('text') or 'permission canary alarm'} (details dropped: Slack answered {delivery.reason})"
+            delivery = self._post({"text": text}, budget)
+        if delivery.posted:
+            return delivery
+        if delivery.status == "connection_error":
+            log.error("Slack webhook unreachable after %d attempt(s): %s", delivery.attempts, delivery.reason)
+        elif delivery.status == 429 or int(delivery.status) >= 500:
+            log.error("Slack did not accept the message after %d attempt(s): HTTP %s %s",
+                      delivery.attempts, delivery.status, delivery.reason)
+        else:
+            log.error("Slack rejected the message: HTTP %s %s (not retried: fix the webhook or the payload)",
+                      delivery.status, delivery.reason)
+        return delivery
+
+    def _post(self, payload: dict[str, Any], budget: _Budget) -> Delivery:
         try:
             from slack_sdk.webhook import WebhookClient
 
             rate, server, conn = _handler_classes()
             client = WebhookClient(
-                url=self._url, timeout=max(0.5, min(self.timeout_s, self.budget_s)),  # type: ignore[arg-type]
+                url=self._url, timeout=max(0.5, min(self.timeout_s, budget.remaining())),  # type: ignore[arg-type]
                 logger=_quiet_sdk_logger(),
                 retry_handlers=[rate(budget, self.max_retries), server(budget, self.max_retries),
                                 conn(budget, self.max_retries)])
@@ -183,7 +210,6 @@ class SlackWebhook:
             resp = client.send_dict(payload)
         except Exception as exc:  # noqa: BLE001 - delivery failures are results, not crashes
             reason = redact(f"{type(exc).__name__}: {exc}")[:_REASON_CHARS]
-            log.error("Slack webhook unreachable after %d attempt(s): %s", budget.attempts, reason)
             return Delivery(posted=False, status="connection_error", attempts=budget.attempts, reason=reason)
 
         status = int(resp.status_code)
@@ -193,10 +219,4 @@ class SlackWebhook:
         reason = body or f"HTTP {status}"
         if budget.gave_up:
             reason = f"{reason} ({budget.gave_up})"
-        if status == 429 or status >= 500:
-            log.error("Slack did not accept the message after %d attempt(s): HTTP %d %s",
-                      budget.attempts, status, reason)
-        else:
-            log.error("Slack rejected the message: HTTP %d %s (not retried: fix the webhook or the payload)",
-                      status, reason)
         return Delivery(posted=False, status=status, attempts=budget.attempts, reason=reason)

@@ -16,7 +16,7 @@ import pytest
 from canary.emulator import Emulator
 from canary.logs import report_line
 from canary.notifiers.handler import handle_sns_alarm
-from canary.notifiers.message import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from canary.notifiers.message import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT
 
 from .conftest import HOOK_PATH, alarm_json, failing_result, posted, report_with, sample
 from tests.conftest import allow
@@ -59,6 +59,7 @@ def assert_within_slack_limits(payload: dict[str, Any]) -> None:
             assert len(b["text"]["text"]) <= MAX_SECTION_TEXT
             assert b["text"]["text"].count("```") % 2 == 0, "a clipped code block must stay closed"
     assert payload["text"] and len(payload["text"]) <= 3000
+    assert sum(len(t) for t in texts(payload)) <= MAX_MESSAGE_TEXT
 
 
 @pytest.fixture
@@ -104,11 +105,22 @@ def test_alarm_with_80_failing_probes_respects_slack_limits_and_counts_the_rest(
     assert result["posted"] is True
     payload = posted(slack_ok)[0]
     assert_within_slack_limits(payload)
-    assert len(payload["blocks"]) == MAX_BLOCKS
     shown = [t for t in texts(payload) if "probe `probe-" in t]
     more = next(t for t in texts(payload) if "more failing probes" in t)
-    assert f"*{80 - len(shown)} more failing probes*" in more
+    assert shown and f"*{80 - len(shown)} more failing probes*" in more
     assert all("*DENIED*" in t for t in shown), "denied probes are listed before errors"
+
+
+def test_many_short_failing_probes_stop_at_50_blocks_with_a_count_of_the_rest() -> None:
+    from canary.notifiers.alarm import parse_alarm
+    from canary.notifiers.message import render
+
+    results = [dict(failing_result(i, outcome="ERROR"), message=None) for i in range(80)]
+    payload = render(parse_alarm(alarm_json()), report=report_with(results))
+    assert_within_slack_limits(payload)
+    assert len(payload["blocks"]) == MAX_BLOCKS
+    shown = [t for t in texts(payload) if "probe `probe-" in t]
+    assert f"*{80 - len(shown)} more failing probes*" in texts(payload)[-2]
 
 
 def test_alarm_with_an_explicit_deny_names_the_layer_instead_of_a_statement() -> None:

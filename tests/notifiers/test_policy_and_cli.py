@@ -129,3 +129,13 @@ def test_notify_bad_input_exits_2_naming_the_file(args: list[str], message: str)
     res = _run("notify", *args)
     assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output
     assert "secretsecret" not in res.output
+
+
+def test_importing_the_handler_loads_neither_slack_sdk_nor_boto3() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, canary.notifiers.handler, canary.notifiers; "
+            "print(sorted(m for m in ('slack_sdk', 'boto3', 'botocore', 'canary.notifiers.message') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -87,6 +87,18 @@ def test_4xx_is_logged_once_with_slacks_reason_and_not_retried(
     assert_never_leaked(result, url=hook_url)
 
 
+def test_refused_blocks_fall_back_to_the_text_alone(httpserver: Any, hook_url: str,
+                                                    assert_never_leaked: Callable[..., None]) -> None:
+    httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data("msg_blocks_too_long", status=400)
+    httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    result = handle_sns_alarm(OK_ALARM, env=_env(hook_url))
+    assert (result["posted"], result["status"], result["attempts"]) == (True, 200, 2)
+    first, second = posted(httpserver)
+    assert "blocks" in first and "blocks" not in second
+    assert second["text"].startswith(first["text"]) and "msg_blocks_too_long" in second["text"]
+    assert_never_leaked(result, url=hook_url)
+
+
 def test_connection_refused_is_retried_then_reported(refused_url: str,
                                                      assert_never_leaked: Callable[..., None]) -> None:
     result = handle_sns_alarm(OK_ALARM, env=_env(refused_url))
