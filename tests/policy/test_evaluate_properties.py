@@ -36,7 +36,7 @@ def _allow(resource: str) -> dict[str, Any]:
             "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": resource}]}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(SEG, SEG, RES, PROBE_REGION, PROBE_ACCOUNT, PROBE_RES)
 def test_six_segment_arns_match_segment_by_segment(region: str, account: str, res: str, p_region: str,
                                                     p_account: str, p_res: str) -> None:
@@ -46,7 +46,7 @@ def test_six_segment_arns_match_segment_by_segment(region: str, account: str, re
     assert granted == _reference(pattern, arn)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(SEG, SEG, RES, PROBE_REGION, PROBE_ACCOUNT, PROBE_RES)
 def test_an_unknown_probe_segment_matches_whenever_some_real_value_would(region: str, account: str, res: str,
                                                                          p_region: str, p_account: str,
@@ -66,7 +66,7 @@ STATEMENTS = st.lists(st.fixed_dictionaries({
 }), max_size=6)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(STATEMENTS)
 def test_an_unconditional_deny_on_everything_always_wins(statements: list[dict[str, Any]]) -> None:
     policy = {"Version": "2012-10-17", "Statement": [*statements, {"Effect": "Deny", "Action": "*", "Resource": "*"}]}
@@ -74,7 +74,7 @@ def test_an_unconditional_deny_on_everything_always_wins(statements: list[dict[s
     assert d.verdict == "EXPLICITLY_DENIED"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(STATEMENTS)
 def test_statement_order_never_changes_the_verdict(statements: list[dict[str, Any]]) -> None:
     arn = ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"]
