@@ -143,6 +143,14 @@ def _handler_classes() -> tuple[type, type, type]:
     return RateLimit, ServerError, Connection
 
 
+def _bypasses_proxy(url: str) -> bool:
+    from urllib.parse import urlsplit
+    from urllib.request import proxy_bypass
+
+    host = urlsplit(url).hostname or ""
+    return bool(host) and bool(proxy_bypass(host))
+
+
 def _quiet_sdk_logger() -> logging.Logger:
     """A logger for slack_sdk that emits nothing: it logs the webhook URL on retries and at debug."""
     sdk = logging.getLogger("canary.notifiers.slack.sdk")
@@ -206,6 +214,8 @@ class SlackWebhook:
                 logger=_quiet_sdk_logger(),
                 retry_handlers=[rate(budget, self.max_retries), server(budget, self.max_retries),
                                 conn(budget, self.max_retries)])
+            if client.proxy and _bypasses_proxy(self._url):
+                client.proxy = None  # slack_sdk reads HTTPS_PROXY but ignores NO_PROXY; honour it
             budget.client = client
             resp = client.send_dict(payload)
         except Exception as exc:  # noqa: BLE001 - delivery failures are results, not crashes
