@@ -310,11 +310,15 @@ def evaluate(policy: dict[str, Any] | list[dict[str, Any]] | CompiledPolicy, act
 
     A Deny matching any resource wins (explicit deny); otherwise an unconditional Allow on any resource
     grants; a Condition (or a policy variable) on the deciding statement makes the verdict CONDITIONAL.
+    Empty `resources` means an action without resource-level permissions, authorized on `*`: only a
+    statement whose Resource is `*` (or a NotResource that excludes nothing matching) grants it.
     """
     cp = _compiled(policy)
     action_lc = action.lower()
     if isinstance(resources, str):
         resources = (resources,)
+    elif not resources:
+        resources = ("*",)
     deny: tuple[Statement, str] | None = None
     cond_denies: list[Statement] = []
     allow: tuple[Statement, str] | None = None

@@ -68,3 +68,10 @@ def test_mutating_a_policy_between_calls_is_seen() -> None:
     assert evaluate(policy, "dynamodb:GetItem", [T]).verdict == "GRANTED"
     policy["Statement"][0]["Effect"] = "Deny"
     assert evaluate(policy, "dynamodb:GetItem", [T]).verdict == "EXPLICITLY_DENIED"
+
+
+def test_no_resources_means_an_action_authorized_on_star() -> None:
+    specific = {"Statement": [{"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": T}]}
+    star = {"Statement": [{"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"}]}
+    assert evaluate(specific, "cloudwatch:PutMetricData", []).verdict == "NOT_GRANTED"
+    assert evaluate(star, "cloudwatch:PutMetricData", []).verdict == "GRANTED"
