@@ -18,6 +18,8 @@ IAM_PREFIX: dict[str, str] = {
     "iot-jobs-data": "iot",
     "dynamodbstreams": "dynamodb",
     "opensearch": "es",
+    "mturk": "mechanicalturk",
+    "resourcegroupstaggingapi": "tag",
 }
 
 # (IAM prefix, Operation) -> the IAM action(s) that authorize it, where they differ from the name.
@@ -38,7 +40,6 @@ ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "ListMultipartUploads"): ("s3:ListBucketMultipartUploads",),
     ("s3", "GetObjectAttributes"): ("s3:GetObject", "s3:GetObjectAttributes"),
     ("lambda", "Invoke"): ("lambda:InvokeFunction",),
-    ("lambda", "InvokeAsync"): ("lambda:InvokeFunction",),
     ("lambda", "InvokeWithResponseStream"): ("lambda:InvokeFunction",),
     ("sqs", "SendMessageBatch"): ("sqs:SendMessage",),
     ("sqs", "DeleteMessageBatch"): ("sqs:DeleteMessage",),
