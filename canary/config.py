@@ -30,15 +30,24 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Literal[1] = 1
-    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=255, pattern=r"^[^:][^\s]*$")
-    stage: str | None = Field(None, min_length=1, max_length=128)
-    publisher: Literal["emf", "put_metric_data"] = "emf"
-    per_probe_metrics: bool = False
-    probe_timeout_s: float = Field(5.0, gt=0, le=60)
-    deadline_s: float = Field(60.0, gt=0, le=900)
-    retries: int = Field(2, ge=0, le=5)
-    max_workers: int = Field(8, ge=1, le=64)
+    version: Literal[1] = Field(1, description="Config format version; only 1 exists.")
+    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=255, pattern=r"^[^:][^\s]*$",
+                           description="CloudWatch namespace of the metrics (and of the alarms that watch them).")
+    stage: str | None = Field(None, min_length=1, max_length=128,
+                              description="Stage name for the report and the `Stage` metric dimension when the CLI "
+                                          "runs without `--stage` (the Lambda uses CANARY_STAGE or STAGE).")
+    publisher: Literal["emf", "put_metric_data"] = Field(
+        "emf", description="`emf`: CloudWatch Embedded Metric Format on stdout, needs no permission. "
+                           "`put_metric_data`: the API call, needs cloudwatch:PutMetricData.")
+    per_probe_metrics: bool = Field(False, description="Also publish `ProbeAllowed` (0/1) per probe; each one is "
+                                                       "a custom metric, billed monthly.")
+    probe_timeout_s: float = Field(5.0, gt=0, le=60, description="Connect and read timeout of one probe call, "
+                                                                 "in seconds.")
+    deadline_s: float = Field(60.0, gt=0, le=900, description="The whole run's deadline, in seconds; a probe "
+                                                              "still unanswered then is a transient ERROR.")
+    retries: int = Field(2, ge=0, le=5, description="Retries of a transient failure (throttling, 5xx, timeout), "
+                                                    "with jittered backoff; never for a denial.")
+    max_workers: int = Field(8, ge=1, le=64, description="Probes run concurrently on up to this many threads.")
 
 
 @dataclass(frozen=True)
@@ -61,14 +70,22 @@ class CanaryConfig:
         return CanaryConfig(self.settings, tuple(p for p in self.probes if p.probe_id in wanted), self.source)
 
 
+def _safe(name: Any) -> str:
+    """Show a name from the config on one line: escape quotes and control characters."""
+    text = str(name)
+    if text.isprintable() and "'" not in text:
+        return text
+    return json.dumps(text)[1:-1].replace("'", "\\'")
+
+
 def _where(source: str, index: int | None, probe_id: str | None) -> str:
     if index is None:
         return source
-    return f"{source}: probe {index}" + (f" ({probe_id})" if probe_id else "")
+    return f"{source}: probe {index}" + (f" ({_safe(probe_id)})" if probe_id else "")
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
-    parts = [str(x) for x in loc if not (isinstance(x, str) and x in ("function-after", "model"))]
+    parts = [_safe(x) for x in loc if not (isinstance(x, str) and x in ("function-after", "model"))]
     return ".".join(parts)
 
 
@@ -117,20 +134,22 @@ def _describe(err: dict[str, Any], model: type[BaseModel], data: Any) -> tuple[s
         return field, f"unknown field{hint}; known fields: {', '.join(known)}"
     if kind == "missing":
         return field, "required"
-    if field == "key" and kind in ("too_short", "too_long") and isinstance(value, dict):
+    from canary.probes.dynamodb import DynamoKeyProbe, dynamo_key
+
+    dynamo_keyed = isinstance(model, type) and issubclass(model, DynamoKeyProbe)
+    if dynamo_keyed and field == "key" and kind in ("too_short", "too_long") and isinstance(value, dict):
         return field, ("must name the item's full primary key: 1 or 2 attributes (the partition key, and the "
                        f"sort key if the table has one), got {len(value)}")
     if kind == "string_pattern_mismatch" and field in _FRIENDLY:
         return field, f"{_FRIENDLY[field]}, got {_got(value)}"
-    if field == "key" and kind == "value_error" and isinstance(data, dict) and isinstance(data.get("key"), dict):
+    if dynamo_keyed and field == "key" and kind == "value_error" and isinstance(data, dict) \
+            and isinstance(data.get("key"), dict):
         # The key validator sees the whole mapping; name the attribute whose value is wrong.
-        from canary.probes.dynamodb import dynamo_key
-
         for name, val in data["key"].items():
             try:
                 dynamo_key(val)
             except ValueError:
-                return f"key.{name}", f"{msg}, got {_got(val)}"
+                return f"key.{_safe(name)}", f"{msg}, got {_got(val)}"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind in (
             "literal_error", "enum", "string_too_short", "string_too_long", "greater_than", "less_than_equal",
             "greater_than_equal", "less_than", "string_pattern_mismatch", "too_short", "too_long"):
@@ -154,7 +173,7 @@ def _substitute(value: Any, env: Mapping[str, str], where: str, path: str) -> An
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for k, v in value.items():
-            sub = f"{path}.{k}" if path else str(k)
+            sub = f"{path}.{_safe(k)}" if path else _safe(k)
             out[_substitute(k, env, where, sub)] = _substitute(v, env, where, sub)
         return out
     return value
@@ -256,8 +275,13 @@ def _read(path: Path) -> Any:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: it knows the offset only
+                before = text[:exc.position]
+                line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+            at = f" at line {line}, column {col}" if line else ""
+            problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+            raise ConfigError(f"{path}: invalid YAML{at}: {problem}") from None
         except RecursionError:
             raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     try:

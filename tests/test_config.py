@@ -453,6 +453,7 @@ def test_arbitrary_json_is_a_config_or_a_config_error_naming_the_source(data: An
     out = _outcome(data, env)
     if isinstance(out, ConfigError):
         assert str(out).startswith(f"{SOURCE}: ")
+        assert "\n" not in str(out)
     else:
         assert out.probes and out.source == SOURCE
 
@@ -466,6 +467,13 @@ def test_mutated_valid_config_is_a_config_or_a_config_error_naming_the_source(da
         assert "\n" not in str(out)
     else:
         assert len({p.probe_id for p in out.probes}) == len(out.probes)
+
+
+def test_names_with_control_characters_or_quotes_stay_on_one_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"probes": [{"id": "a\nb", "action": "dynamodb:GetItem", "table": "t-1",
+                                  "key": {"pk": "x"}, "it's\r": 1}]}, source=SOURCE, env={})
+    assert str(info.value).startswith(f"{SOURCE}: probe 0 (a\\nb): field 'it\\'s\\r': unknown field")
 
 
 def test_an_empty_field_name_is_reported_as_such() -> None:
@@ -492,6 +500,7 @@ def test_arbitrary_file_text_is_a_config_or_a_config_error_naming_the_file(text:
             load_config(path, env={})
         except ConfigError as exc:
             assert str(exc).startswith(f"{path}: ")
+            assert "\n" not in str(exc)
 
 
 def test_deeply_nested_json_is_a_config_error() -> None:
