@@ -32,7 +32,6 @@ VERDICTS = (GRANTED, NOT_GRANTED, EXPLICITLY_DENIED, CONDITIONAL)
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # `${*}`, `${?}` and `${$}` are IAM's escapes for a literal *, ? and $.
 _ESCAPES = {"*": "\x00", "?": "\x01", "$": "$"}
-_NEVER = re.compile(r"(?!)")
 # A probe ARN built without --region/--account carries `*` there (segments 3 and 4).
 _UNKNOWN_OK = (3, 4)
 # Stand-ins for an unknown region/account that no policy names, to tell whether a match relied on one.
@@ -122,6 +121,29 @@ def _concrete(arn: str) -> str | None:
     return ":".join(_CONCRETE[i] if i in _UNKNOWN_OK and p == "*" else p for i, p in enumerate(parts))
 
 
+def _literal_keys(text: str) -> tuple[str, ...] | None:
+    """For a wildcard-free six-segment ARN: the probe ARNs it matches exactly, unknown segments included.
+
+    `arn:aws:dynamodb:us-east-1:123:table/t` also matches a probe built with `*` for the region and/or
+    the account (a set lookup instead of a regex: most Resource entries are literal ARNs).
+    """
+    if "*" in text or "?" in text:
+        return None
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return ()
+    keys = {text}
+    for swap in ((3,), (4,), (3, 4)):
+        if all(parts[i] for i in swap):
+            keys.add(":".join("*" if i in swap else p for i, p in enumerate(parts)))
+    return tuple(keys)
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled_rx(body: str) -> re.Pattern[str]:
+    return re.compile(body, re.DOTALL)
+
+
 # --- statements ----------------------------------------------------------------------------------
 
 
@@ -145,7 +167,8 @@ class Statement:
     action_rx: re.Pattern[str] | None     # the wildcarded ones, as one case-insensitive regex
     action_texts: tuple[str, ...]
     not_resource: bool
-    resource_rx: re.Pattern[str]
+    resource_literals: frozenset[str]      # exact probe ARNs matched without a regex
+    resource_rxs: tuple[re.Pattern[str], ...]
     resource_texts: tuple[str, ...]
     condition_keys: tuple[str, ...]
     conditional: bool
@@ -158,7 +181,7 @@ class Statement:
         return not hit if self.not_action else hit
 
     def matches_resource(self, arn: str) -> bool:
-        hit = self.resource_rx.fullmatch(arn) is not None
+        hit = arn in self.resource_literals or any(rx.fullmatch(arn) is not None for rx in self.resource_rxs)
         return not hit if self.not_resource else hit
 
     def relies_on_unknown(self, arn: str) -> bool:
@@ -189,7 +212,7 @@ def _condition_keys(cond: Any) -> tuple[str, ...]:
 
 def _compile_statement(stmt: Any, label: str, variables: bool) -> Statement:
     if not isinstance(stmt, dict):
-        return Statement(label, False, False, False, frozenset(), None, (), False, _NEVER, (), (), False)
+        return Statement(label, False, False, False, frozenset(), None, (), False, frozenset(), (), (), (), False)
     effect = stmt.get("Effect")
     has_action, has_not_action = "Action" in stmt, "NotAction" in stmt
     has_res, has_not_res = "Resource" in stmt, "NotResource" in stmt
@@ -204,21 +227,26 @@ def _compile_statement(stmt: Any, label: str, variables: bool) -> Statement:
         prefixes.add(svc.lower() if sep and "*" not in svc and "?" not in svc else None)
     var_keys: list[str] = []
     res_texts = tuple(str(r) for r in _as_list(stmt.get("NotResource" if has_not_res else "Resource")))
-    bodies = []
+    exact_arns: set[str] = set()
+    rxs: list[re.Pattern[str]] = []
     for r in res_texts:
         if variables and "${" in r:
             r = _substitute_variables(r, var_keys)
+        exact = _literal_keys(r) if "\x00" not in r and "\x01" not in r else None
+        if exact is not None:
+            exact_arns.update(exact)
+            continue
         body = _arn_rx(r)
         if body is not None:
-            bodies.append(body)
-    resource_rx = re.compile("|".join(f"(?:{b})" for b in bodies), re.DOTALL) if bodies else _NEVER
+            rxs.append(_compiled_rx(body))
     keys = list(_condition_keys(stmt.get("Condition")))
     keys += [k for k in var_keys if k not in keys]
     conditional = bool(stmt.get("Condition")) or bool(var_keys)
     return Statement(
         label=label, allow=effect == "Allow", usable=usable, not_action=has_not_action,
         action_names=literals, action_rx=action_rx, action_texts=action_texts,
-        not_resource=has_not_res, resource_rx=resource_rx, resource_texts=res_texts,
+        not_resource=has_not_res, resource_literals=frozenset(exact_arns), resource_rxs=tuple(rxs),
+        resource_texts=res_texts,
         condition_keys=tuple(keys), conditional=conditional, prefixes=frozenset(prefixes), raw=stmt)
 
 
