@@ -875,8 +875,10 @@ class Analyzer:
                 self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}")
                 return EMPTY
             injected = INJECTED.get((obj.service, "client"), {}).get(m.name)
-            for op in injected or ():
-                self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}", injected=True)
+            if injected is not None:
+                kw = self._positional(injected[1], args, kwargs)
+                for op in injected[0]:
+                    self._record(node, scope, obj.service, op, {}, kw, f"{obj.service}.{m.name}", injected[1])
             return EMPTY
         if isinstance(obj, PaginatorV):
             if m.name == "paginate":
@@ -892,6 +894,14 @@ class Analyzer:
         if isinstance(obj, ResourceV):
             return self._resource_method(obj, m.name, args, kwargs, node, scope)
         return EMPTY
+
+    @staticmethod
+    def _positional(names: tuple[str, ...], args: list[Vals], kwargs: dict[str, Vals]) -> dict[str, Vals]:
+        """Name the positional arguments of a hand-written boto3 method after the API parameters they fill."""
+        out = dict(kwargs)
+        for name, vals in zip(names, args):
+            out.setdefault(name, vals)
+        return out
 
     def _collection_method(self, coll: CollectionV, name: str, kwargs: dict[str, Vals], node: ast.Call,
                            scope: Scope) -> Vals:
@@ -935,9 +945,10 @@ class Analyzer:
                     return frozenset({BatchWriterV(res)})
                 ids = dict(zip(_identifiers(res.service, res.rtype), res.ids))
                 fixed = {"Bucket": ids.get("Name") or ids.get("BucketName"), "Key": ids.get("Key")}
-                for op in injected:
-                    self._record(node, scope, res.service, op, {k: v for k, v in fixed.items() if v}, kwargs,
-                                 label, injected=True)
+                kw = self._positional(injected[1], args, kwargs)
+                for op in injected[0]:
+                    self._record(node, scope, res.service, op, {k: v for k, v in fixed.items() if v}, kw, label,
+                                 injected[1])
             return EMPTY
         if kind[0] == "has":
             return self._subresource(res, kind[1], args, kwargs)
@@ -1008,9 +1019,11 @@ class Analyzer:
         self._record(node, scope, res.service, op, fixed, kwargs, label)
 
     def _record(self, node: ast.Call, scope: Scope, service: str, operation: str, fixed: dict[str, StrV],
-                kwargs: dict[str, Vals], label: str, injected: bool = False) -> None:
+                kwargs: dict[str, Vals], label: str, positional: tuple[str, ...] = ()) -> None:
         params: dict[str, list[StrV]] = {k: [v] for k, v in fixed.items()}
         by_name = {k.arg: k.value for k in node.keywords if k.arg is not None}
+        for pname, arg in zip(positional, node.args):
+            by_name.setdefault(pname, arg)
         for k in node.keywords:  # f(**{"TableName": ...})
             if k.arg is None and isinstance(k.value, ast.Dict):
                 for kn, vn in zip(k.value.keys, k.value.values):

@@ -59,25 +59,34 @@ TRANSACT_WRITE: dict[str, str] = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
 }
 
-# Methods boto3 adds by hand (not in any model): (service, client | resource type) -> method -> operations.
-INJECTED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
-    ("s3", "client"): {
-        "upload_file": ("PutObject",), "upload_fileobj": ("PutObject",),
-        "download_file": ("GetObject",), "download_fileobj": ("GetObject",),
-        "copy": ("CopyObject",),
-    },
+# Methods boto3 adds by hand (not in any model): (service, "client" | resource type) -> method ->
+# (operations, the API parameters its positional arguments fill, in order).
+_TRANSFER_CLIENT = {
+    "upload_file": (("PutObject",), ("Filename", "Bucket", "Key")),
+    "upload_fileobj": (("PutObject",), ("Fileobj", "Bucket", "Key")),
+    "download_file": (("GetObject",), ("Bucket", "Key", "Filename")),
+    "download_fileobj": (("GetObject",), ("Bucket", "Key", "Fileobj")),
+    "copy": (("CopyObject",), ("CopySource", "Bucket", "Key")),
+}
+INJECTED: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    ("s3", "client"): _TRANSFER_CLIENT,
     ("s3", "Bucket"): {
-        "upload_file": ("PutObject",), "upload_fileobj": ("PutObject",),
-        "download_file": ("GetObject",), "download_fileobj": ("GetObject",),
-        "copy": ("CopyObject",),
+        "upload_file": (("PutObject",), ("Filename", "Key")),
+        "upload_fileobj": (("PutObject",), ("Fileobj", "Key")),
+        "download_file": (("GetObject",), ("Key", "Filename")),
+        "download_fileobj": (("GetObject",), ("Key", "Fileobj")),
+        "copy": (("CopyObject",), ("CopySource", "Key")),
     },
     ("s3", "Object"): {
-        "upload_file": ("PutObject",), "upload_fileobj": ("PutObject",),
-        "download_file": ("GetObject",), "download_fileobj": ("GetObject",),
-        "copy": ("CopyObject",),
+        "upload_file": (("PutObject",), ("Filename",)),
+        "upload_fileobj": (("PutObject",), ("Fileobj",)),
+        "download_file": (("GetObject",), ("Filename",)),
+        "download_fileobj": (("GetObject",), ("Fileobj",)),
+        "copy": (("CopyObject",), ("CopySource",)),
     },
-    ("dynamodb", "Table"): {"batch_writer": ()},  # the writer's put_item/delete_item -> BatchWriteItem
+    ("dynamodb", "Table"): {"batch_writer": ((), ())},  # the writer's put_item/delete_item -> BatchWriteItem
 }
+
 
 # IAM prefix -> ARN templates, tried in order; the first whose parameters the operation's input has wins.
 # `{partition}`, `{region}` and `{account}` come from --region/--account (default `*`); every other
