@@ -108,8 +108,8 @@ def render_table(report: dict[str, Any]) -> None:
     table.add_column("action", no_wrap=True)
     table.add_column("statement", overflow="fold")
     for r in report["results"]:
-        table.add_row(Text(r["verdict"], style=VERDICT_STYLE[r["verdict"]]), r["id"], r["action"],
-                      r["statement"] or "-")
+        table.add_row(Text(r["verdict"], style=VERDICT_STYLE[r["verdict"]]), Text(r["id"]), Text(r["action"]),
+                      Text(r["statement"] or "-"))  # Text: a Sid like "[x]" is not rich markup
     con.print(table)
     for r in report["results"]:
         tip = _advice(r, report["policy"])

@@ -201,3 +201,11 @@ def test_policy_flag_wins_over_stage_file_but_stage_still_fills_variables(projec
     report = json.loads(result.output)
     assert report["policy"] == str(pol)
     assert report["results"][0]["resources"] == ["arn:aws:dynamodb:*:*:table/listings-auto"]
+
+
+def test_statement_names_are_printed_verbatim_not_as_markup(tmp_path: Path, config: Path) -> None:
+    pol = write_policy(tmp_path, {"Sid": "[bold]Rw", "Effect": "Allow",
+                                  "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"], "Resource": TABLE})
+    result = invoke("--config", str(config), "--policy", str(pol))
+    assert result.exit_code == 0
+    assert "[bold]Rw" in result.output
