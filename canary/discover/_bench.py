@@ -3,8 +3,8 @@
 The project mixes every style discover recognises (module-level clients, resources and tables,
 classes that keep clients on `self`, factories, cross-module imports) in modules of a few hundred
 lines each, so that the benchmark exercises the interpreter the way a real, large app would.
-`expected_calls(path)` is not needed: each module makes a fixed, known number of calls
-(`CALLS_PER_MODULE`), which the tests use to check that nothing is lost at scale.
+Each generated module makes a fixed number of AWS calls (`CALLS_PER_MODULE` call sites), which the
+tests use to check that nothing is lost as the project grows.
 """
 
 from __future__ import annotations
