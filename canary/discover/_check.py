@@ -82,15 +82,24 @@ def _autogen(project_dir: Path, stage: str) -> bool:
 
 
 def chalice_generated_policy(project_dir: Path) -> dict[str, Any]:
-    """The policy `chalice deploy` generates for this app (autogen_policy): chalice's analyzer on app.py."""
-    from chalice.analyzer import get_client_calls_for_app
-    from chalice.policy import PolicyBuilder
+    """The policy `chalice deploy` generates with autogen_policy: chalice's analyzer on app.py, plus logs."""
+    from chalice.policy import CLOUDWATCH_LOGS, policy_from_source_code
+
+    from canary.discover import DiscoverError
+
+    import contextlib
+    import io
 
     source = (project_dir / "app.py").read_text(encoding="utf-8")
-    policy: dict[str, Any] = PolicyBuilder().build_policy_from_api_calls(get_client_calls_for_app(source))
-    # chalice always adds the CloudWatch Logs statement (chalice/policy.py AppPolicyGenerator)
-    policy["Statement"].append({"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
-                                                               "logs:PutLogEvents"], "Resource": "arn:*:logs:*:*:*"})
+    try:
+        # chalice prints "Unsupported service ..." to stdout; keep our stdout (JSON) clean
+        with contextlib.redirect_stdout(io.StringIO()):
+            policy: dict[str, Any] = policy_from_source_code(source)
+    except Exception as exc:  # chalice 1.34's analyzer fails on e.g. `import boto3 as b3`
+        raise DiscoverError(f"{project_dir / 'app.py'}: chalice's policy analyzer cannot read it "
+                            f"({type(exc).__name__}: {exc}), so `chalice deploy` with autogen_policy would "
+                            "fail too; set \"autogen_policy\": false and keep a policy file") from None
+    policy["Statement"].append(dict(CLOUDWATCH_LOGS))
     return policy
 
 

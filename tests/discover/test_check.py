@@ -133,3 +133,20 @@ def test_check_on_a_stage_that_deploys_no_policy_file_is_a_usage_error(tmp_path:
 def test_plain_client_prod_policy_grants_everything_the_code_calls(stage: str) -> None:
     code, out = run(str(APPS / "plain_client"), "--check", "--stage", stage)
     assert code == 0, out
+
+
+def test_autogen_on_an_app_chalices_analyzer_cannot_read_is_a_clear_usage_error() -> None:
+    code, out = run(str(APPS / "aliases"), "--check", "--stage", "dev")
+    assert code == 2
+    assert "chalice's policy analyzer cannot read it" in out
+
+
+def test_autogen_json_output_stays_json_when_chalice_prints_warnings(tmp_path: Path) -> None:
+    app = tmp_path / "v2"
+    (app / ".chalice").mkdir(parents=True)
+    (app / "app.py").write_text("import boto3\nboto3.client('sesv2').send_email(FromEmailAddress='a@b.example')\n")
+    (app / ".chalice" / "config.json").write_text(json.dumps({"version": "2.0", "app_name": "v2",
+                                                              "stages": {"dev": {}}}))
+    code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
+    assert code == 1
+    assert [g["action"] for g in json.loads(out)["check"]["gaps"]] == ["ses:SendEmail"]
