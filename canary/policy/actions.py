@@ -44,6 +44,13 @@ IAM_ONLY_ACTIONS: dict[str, tuple[str, ...]] = {
     "kms": ("GenerateDataKeyPairWithoutPlaintext",),
     "ses": ("SendBulkTemplatedEmail",),
     "xray": ("PutTraceSegments", "PutTelemetryRecords"),
+    "apigateway": ("GET", "POST", "PUT", "PATCH", "DELETE"),
+    "appsync": ("GraphQL", "EventConnect", "EventPublish", "EventSubscribe"),
+    "elasticfilesystem": ("ClientMount", "ClientWrite", "ClientRootAccess"),
+    "es": ("ESHttpGet", "ESHttpHead", "ESHttpPost", "ESHttpPut", "ESHttpPatch", "ESHttpDelete"),
+    "rds-db": ("connect",),
+    "neptune-db": ("connect",),
+    "aoss": ("APIAccessAll", "DashboardsAccessAll"),
 }
 
 # Verbs whose actions destroy or disable something; a wildcard that grants one the code never calls
