@@ -7,6 +7,7 @@ field, so that both a person and the CLI (exit 2) can act on it without a traceb
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -161,13 +162,15 @@ def _substitute(value: Any, env: Mapping[str, str], where: str, path: str) -> An
     if isinstance(value, str):
         def repl(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
+            if default is not None and not env.get(name):  # as in the shell: unset or empty
+                return default
             if name in env:
                 return env[name]
-            if default is not None:
-                return default
             raise ConfigError(f"{where}: field '{path or '(top)'}': environment variable {name} is not set "
                               f"(used as ${{{name}}}; set it, or give a default with ${{{name}:-value}})")
         return _VAR.sub(repl, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: field '{path or '(top)'}': a number must be finite, got {value!r}")
     if isinstance(value, list):
         return [_substitute(v, env, where, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
