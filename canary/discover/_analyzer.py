@@ -19,9 +19,28 @@ from typing import Any, Iterable, Iterator
 from canary.discover import _models as models
 from canary.discover._tables import ARN_TEMPLATES, INJECTED, TRANSACT_WRITE
 from canary.discover._values import (
-    BatchWriterV, Boto3Factory, Boto3Module, Boto3SessionModule, BoundFuncV, ClassV, ClientV, CollectionV,
-    Env, FuncV, Getenv, InstV, MetaV, MethodV, ModuleV, OsEnviron, OsModule, PaginatorV, ResourceV, SessionV,
-    StrV, Value,
+    BatchWriterV,
+    Boto3Factory,
+    Boto3Module,
+    Boto3SessionModule,
+    BoundFuncV,
+    ClassV,
+    ClientV,
+    CollectionV,
+    Env,
+    FuncV,
+    Getenv,
+    InstV,
+    MetaV,
+    MethodV,
+    ModuleV,
+    OsEnviron,
+    OsModule,
+    PaginatorV,
+    ResourceV,
+    SessionV,
+    StrV,
+    Value,
 )
 
 __all__ = ["RawCall", "analyze", "project_files"]
@@ -672,11 +691,11 @@ class Analyzer:
         if isinstance(node, ast.Lambda):
             self.eval(node.body, scope)
             return EMPTY
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                self.eval(child, scope)
-            elif isinstance(child, ast.keyword):
-                self.eval(child.value, scope)
+        for sub in ast.iter_child_nodes(node):
+            if isinstance(sub, ast.expr):
+                self.eval(sub, scope)
+            elif isinstance(sub, ast.keyword):
+                self.eval(sub.value, scope)
         return EMPTY
 
     def source(self, node: ast.AST) -> str:
@@ -974,7 +993,8 @@ class Analyzer:
                 vals = kwargs.get(_xform(ident["target"]), EMPTY)
             if not vals and not self.lenient:
                 return EMPTY
-            strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)][:4]
+            strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
+            strs = strs[:4]
             choices.append(strs or [None])
         out: set[Value] = set()
         for combo in itertools.islice(itertools.product(*choices), MAX_VALUES):

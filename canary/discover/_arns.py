@@ -75,7 +75,9 @@ def _arn(prefix: str, service: str, operation: str, params: dict[str, StrV], env
                 check.update(region=m.group(1), account=m.group(2))
                 text = m.group(3)
         shown[n] = check[n] = text
-    fill = lambda d: _FIELD.sub(lambda m: d.get(m.group(1), "*"), template)  # noqa: E731
+    def fill(values: dict[str, str]) -> str:
+        return _FIELD.sub(lambda m: values.get(m.group(1), "*"), template)
+
     arn, check_arn = fill(shown), fill(check)
     extra: tuple[str, ...] = ()
     if prefix == "ses" and "@" in check_arn.rpartition("identity/")[2]:

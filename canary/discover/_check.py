@@ -83,12 +83,13 @@ def _autogen(project_dir: Path, stage: str) -> bool:
 
 def chalice_generated_policy(project_dir: Path) -> dict[str, Any]:
     """The policy `chalice deploy` generates with autogen_policy: chalice's analyzer on app.py, plus logs."""
-    from chalice.policy import CLOUDWATCH_LOGS, policy_from_source_code
-
-    from canary.discover import DiscoverError
-
     import contextlib
     import io
+
+    from chalice.constants import CLOUDWATCH_LOGS
+    from chalice.policy import policy_from_source_code
+
+    from canary.discover import DiscoverError
 
     source = (project_dir / "app.py").read_text(encoding="utf-8")
     try:

@@ -44,7 +44,7 @@ def _value(names: tuple[str, ...], finding: Finding) -> str | None:
     from botocore import xform_name
 
     params = dict(finding.params)
-    wanted = set()
+    wanted: set[str] = set()
     for n in names:
         wanted.update(_FIELD_PARAMS.get(n, ()))
     for pname, value in params.items():

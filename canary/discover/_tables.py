@@ -61,7 +61,7 @@ TRANSACT_WRITE: dict[str, str] = {
 
 # Methods boto3 adds by hand (not in any model): (service, "client" | resource type) -> method ->
 # (operations, the API parameters its positional arguments fill, in order).
-_TRANSFER_CLIENT = {
+_TRANSFER_CLIENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "upload_file": (("PutObject",), ("Filename", "Bucket", "Key")),
     "upload_fileobj": (("PutObject",), ("Fileobj", "Bucket", "Key")),
     "download_file": (("GetObject",), ("Bucket", "Key", "Filename")),
@@ -92,7 +92,8 @@ INJECTED: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[str, ...]
 # `{partition}`, `{region}` and `{account}` come from --region/--account (default `*`); every other
 # field is an API parameter. A parameter that already holds an ARN is used as-is.
 ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
-    "dynamodb": ((("TableName", "IndexName"), "arn:{partition}:dynamodb:{region}:{account}:table/{TableName}/index/{IndexName}"),
+    "dynamodb": ((("TableName", "IndexName"),
+                  "arn:{partition}:dynamodb:{region}:{account}:table/{TableName}/index/{IndexName}"),
                  (("TableName",), "arn:{partition}:dynamodb:{region}:{account}:table/{TableName}")),
     "s3": ((("Bucket", "Key"), "arn:{partition}:s3:::{Bucket}/{Key}"),
            (("Bucket",), "arn:{partition}:s3:::{Bucket}")),
@@ -106,7 +107,8 @@ ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "ses": ((("Source",), "arn:{partition}:ses:{region}:{account}:identity/{Source}"),
             (("FromEmailAddress",), "arn:{partition}:ses:{region}:{account}:identity/{FromEmailAddress}")),
     "kinesis": ((("StreamName",), "arn:{partition}:kinesis:{region}:{account}:stream/{StreamName}"),),
-    "firehose": ((("DeliveryStreamName",), "arn:{partition}:firehose:{region}:{account}:deliverystream/{DeliveryStreamName}"),),
+    "firehose": ((("DeliveryStreamName",),
+                  "arn:{partition}:firehose:{region}:{account}:deliverystream/{DeliveryStreamName}"),),
     "states": ((("stateMachineArn",), "{stateMachineArn}"),),
     "kms": ((("KeyId",), "arn:{partition}:kms:{region}:{account}:key/{KeyId}"),),
 }

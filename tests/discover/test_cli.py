@@ -12,7 +12,6 @@ from canary.cli import cli
 from canary.config import parse_config, stage_environment
 from canary.discover._emit import FILL_ME
 from canary.probes import PROBES
-
 from tests.discover.test_styles import EXPECTED
 
 APPS = Path(__file__).parent / "apps"
@@ -27,8 +26,8 @@ def test_table_shows_action_resource_and_file_line() -> None:
     code, out, _ = run(str(APPS / "story"))
     assert code == 0
     assert "stage dev" in out  # chalice's default stage, used when the project has it
-    for action, where in [("dynamodb:UpdateItem", "chalicelib/db.py:13"), ("dynamodb:DeleteItem", "chalicelib/db.py:21"),
-                          ("ses:SendEmail", "chalicelib/mail.py:10")]:
+    for action, where in [("dynamodb:UpdateItem", "chalicelib/db.py:13"),
+                          ("dynamodb:DeleteItem", "chalicelib/db.py:21"), ("ses:SendEmail", "chalicelib/mail.py:10")]:
         line = next(ln for ln in out.splitlines() if action in ln)
         assert where in line and "listings" in line
 
@@ -102,12 +101,13 @@ def test_emitted_probes_follow_the_registry_models(app: str) -> None:
 
 def test_sesv2_calls_emit_a_v2_probe() -> None:
     code, out, _ = run(str(APPS / "module_globals"), "--emit-config", "-")
+    assert code == 0
     probe = next(p for p in json.loads(out)["probes"] if p["action"] == "ses:SendEmail")
     assert probe == {"action": "ses:SendEmail", "from": "reports@example.com", "api": "v2"}
 
 
 def test_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
-    code, out, err = run(str(tmp_path / "nope"))
+    code, _, err = run(str(tmp_path / "nope"))
     assert code == 2
     assert "no such directory" in err
 
