@@ -142,5 +142,6 @@ def provision_sentinels(config: CanaryConfig, session: Any, *, endpoint_url: str
                         raise _fail(probe, "the SNS sentinel topic (sts:GetCallerIdentity failed)", exc) from None
                     identity = (arn.split(":")[4], arn.split(":")[1])
                 account, partition = identity
-                lines.append(_sns_topic(client("sns"), probe, session.region_name, account, partition))
+                sns = client("sns")
+                lines.append(_sns_topic(sns, probe, sns.meta.region_name, account, partition))
     return lines
