@@ -25,6 +25,13 @@ THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledExcep
                             "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException"})
 SERVER_CODES = frozenset({"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable",
                           "ServiceUnavailableException", "InternalServerException"})
+# A missing sentinel is the expected cause of these ERRORs: say what to do, next to AWS's message.
+ERROR_HINTS = {
+    "NoSuchKey": "the S3 sentinel object is missing: run `permission-canary provision` to create it "
+                 "(without it, a role lacking s3:ListBucket sees 403 AccessDenied instead)",
+    "AWS.SimpleQueueService.NonExistentQueue": "no such queue in this account and region (a missing sentinel "
+                                               "queue is created by `permission-canary provision`)",
+}
 
 # AWS's documented AccessDenied wording (IAM User Guide, "Troubleshooting access denied error
 # messages"): "... with an explicit deny in a <type> policy" and "... because no <type> policy allows
@@ -101,6 +108,8 @@ def classify(error: dict[str, Any] | None, status: int | None = None,
     http = status if status is not None else (int(code) if code.isdigit() else None)
     transient = (code in THROTTLE_CODES or code in SERVER_CODES
                  or (http is not None and (http >= 500 or http == 429)))
+    hint = ERROR_HINTS.get(code)
+    message = f"{message} ({hint})" if hint and message else (hint or message)
     return Verdict(Outcome.ERROR, error_code=code or (str(status) if status else "Unknown"),
                    message=message or "no message", transient=transient)
 

@@ -114,6 +114,7 @@ def test_s3_conditional_write_refused_with_412_is_allowed(replay, aws_session):
 def test_s3_missing_sentinel_with_list_bucket_is_error_not_denied(replay, aws_session):
     r = probe(replay, aws_session, "s3/get-object-no-such-key.http", GET)
     assert (r.outcome, r.error_code, r.transient) == (Outcome.ERROR, "NoSuchKey", False)
+    assert r.message.startswith("The specified key does not exist. (the S3 sentinel object is missing")
 
 
 def test_ssm_access_denied_exception_is_denied_with_a_remediation(replay, aws_session):

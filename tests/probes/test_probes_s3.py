@@ -82,6 +82,7 @@ def test_missing_sentinel_is_error_not_denied_when_the_role_can_list(emu, role, 
     r = only(run_as(emu, creds, cfg({"action": "s3:GetObject", "bucket": api.bucket, "key": "never-provisioned"})))
     assert r.outcome is Outcome.ERROR
     assert r.error_code == "NoSuchKey"
+    assert "sentinel object is missing: run `permission-canary provision`" in r.message
     assert r.remediation is None
 
 

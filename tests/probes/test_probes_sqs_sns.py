@@ -37,6 +37,7 @@ def test_send_message_to_a_missing_sentinel_is_error(emu, role, api):
     creds = role(allow("sqs:SendMessage"))
     r = only(run_as(emu, creds, cfg({"action": "sqs:SendMessage", "sentinel_queue": api.sentinel_queue + "-x"})))
     assert (r.outcome, r.error_code) == (Outcome.ERROR, "AWS.SimpleQueueService.NonExistentQueue")
+    assert "`permission-canary provision`" in r.message
 
 
 def test_get_queue_attributes_on_the_real_queue_is_allowed_denied_or_error(emu, role, api):
