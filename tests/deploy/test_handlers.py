@@ -1,0 +1,188 @@
+"""Each Chalice function, invoked through `chalice.test.Client` with a realistic event, against moto.
+
+The role is a real assumed role on the moto server (IAM checks on): UpdateItem/GetItem allowed,
+DeleteItem not, so every outcome below comes from policy evaluation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from chalice.test import Client
+from pytest_httpserver import HTTPServer
+
+from canary.emulator import Emulator
+from canary.handlers import PayloadError, parse_payload, run_deadline
+from tests.conftest import allow
+from tests.deploy.conftest import ROOT, copy_project, edit_config
+
+SCHEDULED_EVENT = {
+    "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+    "source": "aws.events", "account": "123456789012", "time": "2026-01-23T07:30:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/permission-canary-dev-permission_canary-event"],
+    "detail": {},
+}
+
+ALARM_MESSAGE = {
+    "AlarmName": "PermissionCanary-dev-denied",
+    "AlarmDescription": "A probe was DENIED: the role lacks a permission the API needs. One bad run is enough.",
+    "AWSAccountId": "123456789012", "AlarmConfigurationUpdatedTimestamp": "2026-01-23T07:00:00.000+0000",
+    "NewStateValue": "OK", "NewStateReason": "Threshold Crossed: 1 datapoint [0.0 (23/01/26 07:30:00)] was not "
+    "greater than or equal to the threshold (1.0).", "StateChangeTime": "2026-01-23T07:45:12.345+0000",
+    "Region": "US East (N. Virginia)", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:PermissionCanary-dev-denied",
+    "OldStateValue": "ALARM", "OKActions": ["arn:aws:sns:us-east-1:123456789012:permission-canary-alarms-dev"],
+    "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:permission-canary-alarms-dev"], "InsufficientDataActions": [],
+    "Trigger": {"MetricName": "ProbesDenied", "Namespace": "PermissionCanary", "StatisticType": "Statistic",
+                "Statistic": "MAXIMUM", "Unit": None, "Dimensions": [{"value": "dev", "name": "Stage"}],
+                "Period": 900, "EvaluationPeriods": 1, "DatapointsToAlarm": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1.0,
+                "TreatMissingData": "notBreaching", "EvaluateLowSampleCountPercentile": ""},
+}
+
+
+def _load_app(project: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"canary_app_{abs(hash(project))}", ROOT / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+@pytest.fixture
+def project(tmp_path: Path, emu: Emulator, unique: Callable[[str], str], assume_role: Callable[..., Any],
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A project whose dev config probes a fresh table as a role that may update and read, not delete."""
+    table = unique("listings")
+    emu.create_table(table, key="listingId")
+    proj = copy_project(tmp_path / "project", share_cache=False)
+    (proj / "chalicelib" / "canary-dev.json").write_text(json.dumps({"version": 1, "probes": [
+        {"id": "listings-update", "action": "dynamodb:UpdateItem", "table": "${TABLE}",
+         "key": {"listingId": "__permission_canary__"}},
+        {"id": "listings-delete", "action": "dynamodb:DeleteItem", "table": "${TABLE}",
+         "key": {"listingId": "__permission_canary__"}},
+        {"id": "listings-get", "action": "dynamodb:GetItem", "table": "${TABLE}",
+         "key": {"listingId": "__permission_canary__"}},
+    ]}))
+    edit_config(proj, lambda c: c["stages"]["dev"]["environment_variables"].update({"TABLE": table}))
+    creds = assume_role(allow("dynamodb:UpdateItem", "dynamodb:GetItem"))
+    for k, v in {**creds.env(), "AWS_ENDPOINT_URL": emu.url, "AWS_DEFAULT_REGION": "us-east-1",
+                 "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.chdir(proj)  # the Lambda resolves CANARY_CONFIG against its task root
+    yield proj
+
+
+def _lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_scheduled_run_publishes_emf_and_logs_one_report_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        resp = client.lambda_.invoke("permission_canary", SCHEDULED_EVENT)
+    assert resp.payload["summary"] == {"allowed": 2, "denied": 1, "error": 0}
+    lines = _lines(capsys.readouterr().out)
+    reports = [x for x in lines if x.get("event") == "permission_canary_report"]
+    assert len(reports) == 1
+    by_id = {r["id"]: r for r in reports[0]["report"]["results"]}
+    assert by_id["listings-delete"]["outcome"] == "DENIED"
+    assert by_id["listings-update"]["outcome"] == "ALLOWED"
+    emf = [x for x in lines if "_aws" in x]
+    assert emf and emf[0]["ProbesRun"] == 3 and emf[0]["ProbesDenied"] == 1 and emf[0]["Stage"] == "dev"
+    assert len([x for x in lines if x.get("event") == "permission_canary_probe"]) == 3
+
+
+def test_manual_run_with_empty_payload_returns_the_full_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        report = client.lambda_.invoke("permission_canary_invoke", {}).payload
+    assert report["ok"] is False and report["stage"] == "dev"
+    assert [r["id"] for r in report["results"]] == ["listings-update", "listings-delete", "listings-get"]
+    assert report["principal"].startswith("arn:aws:sts::")
+    assert any("_aws" in x for x in _lines(capsys.readouterr().out))
+
+
+def test_manual_run_filtered_without_publish_runs_only_those_probes_and_publishes_nothing(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        report = client.lambda_.invoke("permission_canary_invoke",
+                                       {"probes": ["listings-update"], "publish": False}).payload
+    assert report["ok"] is True
+    assert [r["id"] for r in report["results"]] == ["listings-update"]
+    assert not any("_aws" in x for x in _lines(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("payload, fragment", [
+    ([1, 2], "must be a JSON object"),
+    ({"probes": ["nope"]}, "unknown probe id(s) nope"),
+])
+def test_malformed_manual_payload_returns_an_error_report_not_a_crash(
+        project: Path, payload: Any, fragment: str) -> None:
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        report = client.lambda_.invoke("permission_canary_invoke", payload).payload
+    assert report["ok"] is False and report["summary"] == {"allowed": 0, "denied": 0, "error": 1}
+    assert fragment in report["results"][0]["message"]
+
+
+@pytest.mark.parametrize("payload, fragment", [
+    ("not json", "payload is not JSON"),
+    ({"probe": ["x"]}, "unknown payload key(s) probe"),
+    ({"probes": "listings-update"}, "must be a list of probe ids"),
+    ({"probes": [""]}, "must be a list of probe ids"),
+    ({"publish": "no"}, "\"publish\" must be true or false"),
+])
+def test_parse_payload_refuses_anything_but_probes_and_publish(payload: Any, fragment: str) -> None:
+    with pytest.raises(PayloadError, match=re.escape(fragment)):
+        parse_payload(payload)
+
+
+@pytest.mark.parametrize("payload, expected", [
+    ({}, (None, True)), (None, (None, True)), ('{"probes": ["a"], "publish": false}', (["a"], False)),
+])
+def test_parse_payload_accepts_empty_and_filtered_payloads(payload: Any, expected: Any) -> None:
+    assert parse_payload(payload) == expected
+
+
+@pytest.mark.parametrize("configured, remaining_ms, expected", [
+    (50.0, 60_000, 50.0),      # the config's deadline fits
+    (60.0, 60_000, 55.0),      # cut to what is left, minus a 5 s margin
+    (60.0, 3_000, 2.0),        # small budgets keep a 1 s margin
+    (60.0, 200, 0.5),          # never below half a second
+    (60.0, None, 60.0),        # no Lambda clock: the config's
+])
+def test_run_deadline_leaves_time_to_publish_before_lambda_times_out(
+        configured: float, remaining_ms: int | None, expected: float) -> None:
+    assert run_deadline(configured, remaining_ms) == pytest.approx(expected)
+
+
+def test_scheduled_run_with_a_missing_config_reports_an_error_instead_of_raising(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "chalicelib" / "canary-dev.json").unlink()
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        resp = client.lambda_.invoke("permission_canary", SCHEDULED_EVENT)
+    assert resp.payload["summary"] == {"allowed": 0, "denied": 0, "error": 1}
+    emf = [x for x in _lines(capsys.readouterr().out) if "_aws" in x]
+    assert emf[0]["ProbesErrored"] == 1  # so the errors alarm still fires
+
+
+def test_alarm_sns_message_reaches_the_slack_webhook(project: Path, httpserver: HTTPServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    httpserver.expect_request("/services/T0/B0/deploytest", method="POST").respond_with_data("ok")
+
+    def local_webhook(cfg: dict[str, Any]) -> None:
+        env = cfg["stages"]["dev"]["lambda_functions"]["permission_canary_alarm_to_slack"]["environment_variables"]
+        env.pop("SLACK_WEBHOOK_SSM_PARAMETER")
+        env["SLACK_WEBHOOK_URL"] = httpserver.url_for("/services/T0/B0/deploytest")
+
+    edit_config(project, local_webhook)
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        event = client.events.generate_sns_event(message=json.dumps(ALARM_MESSAGE),
+                                                 subject='OK: "PermissionCanary-dev-denied" in US East (N. Virginia)')
+        result = client.lambda_.invoke("permission_canary_alarm_to_slack", event).payload
+    assert result["posted"] is True, result
+    (request, _), = httpserver.log
+    assert "PermissionCanary-dev-denied" in request.get_data(as_text=True)
