@@ -198,11 +198,16 @@ def project_files(root: Path) -> list[Module]:
 
 
 
-def _bound_names(body: Iterable[ast.AST], scope: Scope) -> None:
-    """Record the names a block binds (Python's rule for what is local), reading statements only."""
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _bound_names(body: Iterable[ast.AST], scope: Scope) -> list[_Def]:
+    """Record the names a block binds (Python's rule for what is local); return the defs directly in it."""
+    defs: list[_Def] = []
     for node in _stmts(body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scope.locals.add(node.name)
+            defs.append(node)
             continue
         targets: list[ast.AST] = []
         if isinstance(node, ast.Assign):
@@ -226,6 +231,7 @@ def _bound_names(body: Iterable[ast.AST], scope: Scope) -> None:
                 if isinstance(sub, ast.Name):
                     scope.locals.add(sub.id)
     scope.locals -= scope.globals | scope.nonlocals
+    return defs
 
 
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -243,13 +249,6 @@ def _stmts(body: Iterable[ast.AST], into_defs: bool = False) -> Iterator[ast.AST
             block = getattr(node, attr, None)
             if block:
                 stack.extend(block[::-1])
-
-
-def _defs(body: Iterable[ast.AST]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
-    """The functions and classes defined directly in this scope (not inside nested ones)."""
-    for node in _stmts(body):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield node
 
 
 def _dependency_order(modules: "list[Module]") -> "list[Module]":
@@ -343,11 +342,29 @@ def _batch_actions(service: str, rtype: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------
 # The interpreter
 
+@dataclass(eq=False)
+class _Memo:
+    """What one walk of a function body read (fact -> its size then) and the calls it recorded."""
+
+    lenient: bool
+    deferred: bool = False  # a strict walk left something for the lenient passes
+    reads: dict[Any, int] = field(default_factory=dict)
+    calls: dict[tuple[Any, ...], RawCall] = field(default_factory=dict)
+
+    def merge(self, inner: "_Memo") -> None:
+        for key, size in inner.reads.items():
+            if size < self.reads.get(key, size + 1):
+                self.reads[key] = size
+        self.calls.update(inner.calls)
+        self.deferred = self.deferred or inner.deferred
+
+
 class Analyzer:
     def __init__(self, modules: list[Module]) -> None:
         self.modules = {m.name: m for m in modules}
         self.facts: dict[tuple[int, str], set[Value]] = {}
-        self.returns: dict[int, set[Value]] = {}
+        self.memos: dict[int, _Memo] = {}
+        self.frames: list[_Memo] = []
         self.funcs: dict[int, Func] = {}
         self.classes: dict[int, Klass] = {}
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
@@ -360,13 +377,12 @@ class Analyzer:
         self._ids = itertools.count(1)
         for m in modules:
             m.scope = Scope("module", m, None)
-            _bound_names(m.tree.body, m.scope)
-            self._prepare(m.tree.body, m.scope, m)
+            self._prepare(_bound_names(m.tree.body, m.scope), m.scope, m)
 
     # -- setup ----------------------------------------------------------------------------------
 
-    def _prepare(self, body: Iterable[ast.AST], parent: Scope, module: Module, cls: Klass | None = None) -> None:
-        for sub in _defs(body):
+    def _prepare(self, defs: list[_Def], parent: Scope, module: Module, cls: Klass | None = None) -> None:
+        for sub in defs:
             if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._prepare_func(sub, parent, module, cls)
             else:
@@ -382,7 +398,7 @@ class Analyzer:
         for extra in (node.args.vararg, node.args.kwarg):
             if extra:
                 scope.locals.add(extra.arg)
-        _bound_names(node.body, scope)
+        defs = _bound_names(node.body, scope)
         decos = _decorator_names(node)
         static = "staticmethod" in decos
         method_of = cls.cid if cls is not None and pos and not static else None
@@ -390,18 +406,18 @@ class Analyzer:
         self.node_scope[id(node)] = scope
         if method_of is not None and "classmethod" not in decos:
             self._add((id(scope), pos[0]), {InstV(method_of)})
-        self._prepare(node.body, scope, module)
+        self._prepare(defs, scope, module)
 
     def _prepare_class(self, node: ast.ClassDef, parent: Scope, module: Module) -> None:
         cid = next(self._ids)
         scope = Scope("class", module, parent, cid=cid)
-        _bound_names(node.body, scope)
+        defs = _bound_names(node.body, scope)
         klass = Klass(cid, node, scope)
         klass.fields = [s.target.id for s in node.body
                         if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
         self.classes[cid] = klass
         self.node_scope[id(node)] = scope
-        self._prepare(node.body, scope, module, klass)
+        self._prepare(defs, scope, module, klass)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -413,11 +429,57 @@ class Analyzer:
                 self.changed = True
 
     def _add_return(self, fid: int, values: Vals) -> None:
-        cur = self.returns.setdefault(fid, set())
-        for v in values:
-            if v not in cur and len(cur) < MAX_VALUES:
-                cur.add(v)
-                self.changed = True
+        self._add((-fid, "<return>"), values)
+
+    # Every read of a fact goes through these two, so that a function body whose reads have not grown
+    # since the last pass can be skipped (facts only grow: a set's size is its version).
+
+    def _get(self, key: tuple[int, str]) -> set[Value] | tuple[()]:
+        vals = self.facts.get(key, ())
+        if self.frames:
+            self.frames[-1].reads.setdefault(key, len(vals))  # the first (smallest) size this walk saw
+        return vals
+
+    def _bases(self, cid: int) -> set[int]:
+        bases = self.classes[cid].bases
+        if self.frames:
+            self.frames[-1].reads.setdefault(("<bases>", cid), len(bases))
+        return bases
+
+    def _defer(self) -> Vals:
+        if self.frames:
+            self.frames[-1].deferred = True
+        return EMPTY
+
+    def _fresh(self, memo: "_Memo") -> bool:
+        if memo.lenient != self.lenient and memo.deferred:
+            return False
+        for key, size in memo.reads.items():
+            if isinstance(key[0], str):
+                if len(self.classes[key[1]].bases) != size:
+                    return False
+            elif len(self.facts.get(key, ())) != size:
+                return False
+        return True
+
+    def _function_body(self, node: ast.FunctionDef | ast.AsyncFunctionDef, fscope: Scope) -> None:
+        """Walk a function's body, or replay it when nothing it read has grown since the last pass."""
+        memo = self.memos.get(id(node))
+        if memo is not None and self._fresh(memo):
+            for key, call in memo.calls.items():
+                self.calls.setdefault(key, call)
+            if self.frames:
+                self.frames[-1].merge(memo)
+            return
+        frame = _Memo(self.lenient)
+        self.frames.append(frame)
+        try:
+            self.block(node.body, fscope)
+        finally:
+            self.frames.pop()
+        self.memos[id(node)] = frame
+        if self.frames:
+            self.frames[-1].merge(frame)
 
     def _module_scope(self, scope: Scope) -> Scope:
         return scope.module.scope
@@ -426,14 +488,14 @@ class Analyzer:
         s: Scope | None = scope
         if scope.kind == "class":
             if name in scope.locals:
-                return frozenset(self.facts.get((id(scope), name), ()))
+                return frozenset(self._get((id(scope), name)))
             s = scope.parent
         while s is not None:
             if s.kind == "function" and name in s.globals:
                 s = self._module_scope(s)
                 continue
             if s.kind == "module" or name in s.locals:
-                return frozenset(self.facts.get((id(s), name), ()))
+                return frozenset(self._get((id(s), name)))
             s = s.parent
         return EMPTY
 
@@ -482,7 +544,7 @@ class Analyzer:
             for name, default in pos_defaults + kw_defaults:
                 self._add((id(fscope), name), self.eval(default, scope))
             self.bind(scope, node.name, {FuncV(fn.fid)})
-            self.block(node.body, fscope)
+            self._function_body(node, fscope)
         elif isinstance(node, ast.ClassDef):
             cscope = self.node_scope[id(node)]
             klass = self.classes[cscope.cid]  # type: ignore[index]
@@ -647,7 +709,7 @@ class Analyzer:
                 ls = [v for v in left if isinstance(v, StrV)]
                 rs = [v for v in right if isinstance(v, StrV)]
                 if (ls or rs) and not self.lenient and not (left and right):
-                    return EMPTY  # one side not known yet: wait for the next pass
+                    return self._defer()  # one side not known yet: wait for the next pass
                 if ls or rs:
                     ls = ls or [StrV.unknown(self.source(node.left))]
                     rs = rs or [StrV.unknown(self.source(node.right))]
@@ -712,7 +774,7 @@ class Analyzer:
             elif isinstance(v, ast.FormattedValue):
                 vals = self.eval(v.value, scope)
                 if not vals and not self.lenient:
-                    return EMPTY  # not known yet: wait for the next pass
+                    return self._defer()  # not known yet: wait for the next pass
                 strs = [x for x in vals if isinstance(x, StrV)]
                 if len(strs) == 1 and v.format_spec is None and v.conversion in (-1, 115):
                     pieces.append(strs[0])
@@ -760,12 +822,12 @@ class Analyzer:
         elif isinstance(v, ModuleV):
             mod = self.modules.get(v.name)
             if mod is not None and name in mod.scope.locals:
-                return frozenset(self.facts.get((id(mod.scope), name), ()))
+                return frozenset(self._get((id(mod.scope), name)))
             sub = f"{v.name}.{name}"
             if sub in self.modules or any(m.startswith(sub + ".") for m in self.modules):
                 return frozenset({ModuleV(sub)})
             if mod is not None:
-                return frozenset(self.facts.get((id(mod.scope), name), ()))
+                return frozenset(self._get((id(mod.scope), name)))
         elif isinstance(v, InstV):
             return frozenset(self._instance_attr(v, name))
         elif isinstance(v, ClassV):
@@ -781,11 +843,11 @@ class Analyzer:
                 continue
             seen.add(c)
             yield self.classes[c]
-            stack.extend(sorted(self.classes[c].bases))
+            stack.extend(sorted(self._bases(c)))
 
     def _class_attr(self, cid: int, name: str) -> set[Value]:
         for k in self._mro(cid):
-            vals = self.facts.get((id(k.scope), name))
+            vals = self._get((id(k.scope), name))
             if vals:
                 return set(vals)
         return set()
@@ -820,7 +882,7 @@ class Analyzer:
         while s is not None and s.kind == "function":
             fn = self.funcs[s.fid]  # type: ignore[index]
             if fn.method_of is not None:
-                return frozenset(InstV(b) for b in self.classes[fn.method_of].bases)
+                return frozenset(InstV(b) for b in self._bases(fn.method_of))
             s = s.parent
         return EMPTY
 
@@ -877,7 +939,7 @@ class Analyzer:
         for name, vals in kwargs.items():
             if name in allowed:
                 self._add((id(fn.scope), name), vals)
-        return frozenset(self.returns.get(fn.fid, ()))
+        return frozenset(self._get((-fn.fid, "<return>")))
 
     # -- boto3 methods ---------------------------------------------------------------------------
 
@@ -992,7 +1054,7 @@ class Analyzer:
             if vals is None:
                 vals = kwargs.get(_xform(ident["target"]), EMPTY)
             if not vals and not self.lenient:
-                return EMPTY
+                return self._defer()
             strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
             strs = strs[:4]
             choices.append(strs or [None])
@@ -1067,7 +1129,10 @@ class Analyzer:
         for combo in itertools.islice(itertools.product(*(params[n] for n in names)), MAX_VALUES):
             call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
                            params=tuple(zip(names, combo)), key_names=key_names, actions=actions, via=label)
-            self.calls.setdefault((call.file, call.line, node.col_offset, service, operation, call.params), call)
+            key = (call.file, call.line, node.col_offset, service, operation, call.params)
+            self.calls.setdefault(key, call)
+            if self.frames:
+                self.frames[-1].calls[key] = call
 
     @staticmethod
     def _transact_actions(node: ast.expr | None) -> tuple[str, ...]:

@@ -209,3 +209,23 @@ def test_a_lazily_initialised_global_is_followed(tmp_path: Path) -> None:
             return client().get_parameters_by_path(Path="/app/")
         """})
     assert rows == [("ssm:GetParametersByPath", "arn:aws:ssm:*:*:parameter/app/*")]
+
+
+def test_facts_that_appear_after_a_function_was_read_are_still_followed(tmp_path: Path) -> None:
+    """A body is replayed from memory only while nothing it read has grown; here everything arrives late."""
+    rows = project(tmp_path, {"app.py": """
+        import boto3
+
+        def handler():
+            return topic().publish(TopicArn=TOPIC_ARN, Message="m")
+
+        def topic():
+            return make()
+
+        def make():
+            return CLIENTS["sns"] if False else SNS
+
+        SNS = boto3.client("sns")
+        TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:late"
+        """})
+    assert rows == [("sns:Publish", "arn:aws:sns:us-east-1:123456789012:late")]
