@@ -30,7 +30,23 @@ _FIELD_PARAMS: dict[str, tuple[str, ...]] = {
     "sender": ("Source", "FromEmailAddress"), "function": ("FunctionName",), "stream": ("StreamName",),
 }
 # Fields that name a specific item or object: always a sentinel or a placeholder, never the app's own.
+# So is every `sentinel_*` field (e.g. SNS publishes to a sentinel topic, never to the app's own).
 _NEVER_FROM_CODE = frozenset({"key", "object_key", "item", "message", "body", "value"})
+
+
+def _from_code(name: str) -> bool:
+    return name not in _NEVER_FROM_CODE and not name.startswith("sentinel")
+
+
+def _key_prefix(finding: Finding) -> str | None:
+    """The literal folder an S3 key starts with (`orders/` in f"orders/{id}.json"), for a sentinel beside it."""
+    from canary.discover._values import Lit
+
+    key = dict(finding.params).get("Key")
+    if key is None or not key.parts or not isinstance(key.parts[0], Lit):
+        return None
+    head = key.parts[0].text
+    return head[: head.rfind("/") + 1] or None
 
 
 def _is_dict(annotation: Any) -> bool:
@@ -69,7 +85,9 @@ def _probe(finding: Finding) -> dict[str, Any]:
                 names = finding.key_names or (f"{FILL_ME}partition_key_name",)
                 probe[key] = {k: SENTINEL for k in names}
             continue
-        value = None if name in _NEVER_FROM_CODE else _value((name, key), finding)
+        value = _value((name, key), finding) if _from_code(name) else None
+        if value is None and name == "prefix" and finding.service == "s3":
+            value = _key_prefix(finding)
         if value is not None:
             probe[key] = value
         elif info.is_required():

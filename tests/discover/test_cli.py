@@ -124,3 +124,25 @@ def test_a_file_that_does_not_parse_is_reported_with_its_line(tmp_path: Path) ->
     assert code == 2
     assert "app.py:2: cannot parse" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("app", sorted(EXPECTED))
+def test_emitted_probes_never_aim_sentinels_or_item_keys_at_the_apps_own_resources(app: str) -> None:
+    code, out, _ = run(str(APPS / app), "--emit-config", "-")
+    assert code == 0
+    for probe in json.loads(out)["probes"]:
+        for field, value in probe.items():
+            if field.startswith("sentinel"):
+                assert value == f"{FILL_ME}{field}"
+            if field == "key" and isinstance(value, dict):
+                assert set(value.values()) == {"__permission_canary__"}
+            if field == "key" and isinstance(value, str):
+                pytest.fail(f"an object key was taken from the code: {probe}")
+
+
+def test_an_s3_probe_puts_its_sentinel_beside_the_objects_the_code_writes() -> None:
+    if "s3:PutObject" not in PROBES:
+        pytest.skip("no s3:PutObject probe registered")
+    code, out, _ = run(str(APPS / "self_storage"), "--emit-config", "-")
+    probe = next(p for p in json.loads(out)["probes"] if p["action"] == "s3:PutObject")
+    assert probe == {"action": "s3:PutObject", "bucket": "${ARCHIVE_BUCKET}", "prefix": "orders/"}
