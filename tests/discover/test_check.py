@@ -150,3 +150,14 @@ def test_autogen_json_output_stays_json_when_chalice_prints_warnings(tmp_path: P
     code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
     assert code == 1
     assert [g["action"] for g in json.loads(out)["check"]["gaps"]] == ["ses:SendEmail"]
+
+
+def test_check_reads_the_stages_iam_policy_file_when_it_names_one(tmp_path: Path) -> None:
+    app = story_copy(tmp_path, config={"version": "2.0", "app_name": "listings", "stages": {"dev": {
+        "autogen_policy": False, "iam_policy_file": "custom.json",
+        "environment_variables": {"TABLE": "listings-dev", "SENDER": "a@b.example.com"}}}})
+    (app / ".chalice" / "custom.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:*Item", "ses:SendEmail"], "Resource": "*"}]}))
+    code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
+    assert code == 0, out
+    assert json.loads(out)["check"]["policy"].endswith("custom.json")

@@ -146,3 +146,14 @@ def test_an_s3_probe_puts_its_sentinel_beside_the_objects_the_code_writes() -> N
     code, out, _ = run(str(APPS / "self_storage"), "--emit-config", "-")
     probe = next(p for p in json.loads(out)["probes"] if p["action"] == "s3:PutObject")
     assert probe == {"action": "s3:PutObject", "bucket": "${ARCHIVE_BUCKET}", "prefix": "orders/"}
+
+
+def test_importing_the_command_loads_no_heavy_module() -> None:
+    """The CLI loads subcommands lazily; discover's own module must not pull rich, botocore or pydantic."""
+    import subprocess
+    import sys
+
+    code = ("import sys, canary.cli.discover; "
+            "print(sorted(m for m in ('rich', 'botocore', 'pydantic', 'boto3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
