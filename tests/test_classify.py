@@ -404,6 +404,18 @@ def test_moto_xml_entities_are_unescaped_in_the_message() -> None:
     assert (verdict.outcome, verdict.message) == (Outcome.DENIED, "User: a & b is not authorized")
 
 
+@pytest.mark.parametrize("code", ["ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId",
+                                  "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature"])
+def test_bad_credentials_are_an_error_not_a_denial(code: str) -> None:
+    """The caller could not be authenticated, so nothing was learnt about its permissions."""
+    verdict = classify({"Code": code, "Message": "The security token included in the request is invalid."}, 400)
+    assert (verdict.outcome, verdict.deny_reason, verdict.transient) == (Outcome.ERROR, None, False)
+
+
+def test_a_429_without_a_known_code_is_transient() -> None:
+    assert classify({"Code": "SlowDownPlease", "Message": ""}, 429).transient is True
+
+
 def test_no_error_is_allowed() -> None:
     assert classify(None).outcome is Outcome.ALLOWED
 
