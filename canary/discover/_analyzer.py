@@ -183,6 +183,10 @@ def project_files(root: Path) -> list[Module]:
             from canary.errors import CanaryError
 
             raise CanaryError(f"{rel}:{exc.lineno}: cannot parse: {exc.msg}") from None
+        except (RecursionError, MemoryError):
+            from canary.errors import CanaryError
+
+            raise CanaryError(f"{rel}: cannot parse: nested too deeply for Python's parser") from None
         mod = Module(name=name, path=path, rel=rel.as_posix(), tree=tree, is_package=is_pkg)
         seen[resolved] = mod
         for imported in _imported_names(tree, mod.package):
@@ -530,7 +534,10 @@ class Analyzer:
 
     def block(self, body: Iterable[ast.stmt], scope: Scope) -> None:
         for stmt in body:
-            self.stmt(stmt, scope)
+            try:
+                self.stmt(stmt, scope)
+            except RecursionError:  # a pathologically deep expression: skip that statement, keep the rest
+                continue
 
     def stmt(self, node: ast.stmt, scope: Scope) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

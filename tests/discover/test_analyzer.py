@@ -229,3 +229,13 @@ def test_facts_that_appear_after_a_function_was_read_are_still_followed(tmp_path
         TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:late"
         """})
     assert rows == [("sns:Publish", "arn:aws:sns:us-east-1:123456789012:late")]
+
+
+def test_a_pathologically_deep_expression_is_skipped_not_fatal(tmp_path: Path) -> None:
+    deep = " + ".join(['"x"'] * 1500)  # parses, but deeper than the analyser's recursion allows
+    rows = project(tmp_path, {"app.py": f"""
+        import boto3
+        NAME = {deep}
+        boto3.client("sqs").purge_queue(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/q")
+        """})
+    assert rows == [("sqs:PurgeQueue", "arn:aws:sqs:us-east-1:123456789012:q")]
