@@ -109,6 +109,8 @@ def _got(value: Any) -> str:
     """Show the offending value briefly (config values are not secret; long ones are cut)."""
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return json.dumps(value)  # as written in the file: true / false
     if isinstance(value, (dict, list)):
         text = json.dumps(value, default=str)
         return text if len(text) <= 60 else _type_name(value)

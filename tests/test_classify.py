@@ -29,7 +29,7 @@ from canary.classify import DENY_CODES, classify, classify_exception, deny_reaso
 from canary.config import parse_config
 from canary.model import Outcome
 from canary.probes import Call, Target, build_call
-from tests.conftest import allow
+from tests.conftest import allow, deny
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aws_errors"
 REASONS = ("implicit", "identity-policy", "permissions-boundary", "session-policy", "scp", "rcp",
@@ -451,3 +451,33 @@ def test_moto_write_probe_with_the_action_granted_is_allowed_and_writes_nothing(
         getattr(emu.client("dynamodb", creds), call.operation)(**call.params)
     assert classify_exception(info.value, call.harmless_errors).outcome is Outcome.ALLOWED
     assert emu.client("dynamodb").scan(TableName=table)["Count"] == 0
+
+
+def test_moto_explicit_deny_statement_is_denied_end_to_end(
+        emu: Any, assume_role: Callable[..., Any], unique: Callable[[str], str]) -> None:
+    table = unique("listings")
+    emu.create_table(table, key="listingId")
+    creds = assume_role(allow("dynamodb:*"), deny("dynamodb:DeleteItem"))
+    config = parse_config({"probes": [{"action": "dynamodb:DeleteItem", "table": table,
+                                       "key": {"listingId": "__permission_canary__"}}]}, source="t", env={})
+    call = build_call(config.probes[0], TARGET)
+    with pytest.raises(ClientError) as info:
+        getattr(emu.client("dynamodb", creds), call.operation)(**call.params)
+    verdict = classify_exception(info.value, call.harmless_errors)
+    assert (verdict.outcome, verdict.error_code) == (Outcome.DENIED, "AccessDenied")
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_moto_ses_send_without_the_permission_is_denied_end_to_end(
+        emu: Any, assume_role: Callable[..., Any], api: str) -> None:
+    creds = assume_role(allow("dynamodb:GetItem"))
+    config = parse_config({"probes": [{"action": "ses:SendEmail", "from": "noreply@example.com", "api": api}]},
+                          source="t", env={})
+    call = build_call(config.probes[0], TARGET)
+    with pytest.raises(ClientError) as info:
+        getattr(emu.client(call.service, creds), call.operation)(**call.params)
+    # SES v1 is a query/XML service, so moto's denial already has AWS's code; SESv2 gets moto's "403".
+    assert info.value.response["Error"]["Code"] == ("AccessDenied" if api == "v1" else "403")
+    verdict = classify_exception(info.value, call.harmless_errors)
+    assert (verdict.outcome, verdict.error_code) == (Outcome.DENIED, "AccessDenied")
+    assert "ses:SendEmail" in (verdict.message or "")

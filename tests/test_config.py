@@ -55,7 +55,7 @@ BAD_CONFIGS: dict[str, str] = {
     "missing-table.json": "probe 0 (listings-delete): field 'table': required",
     "key-bool.json":
         "probe 0: field 'key.listingId': a key value cannot be a boolean; use a string, a number or "
-        "{\"S\"|\"N\"|\"B\": ...}, got True",
+        "{\"S\"|\"N\"|\"B\": ...}, got true",
     "key-list.yaml":
         "probe 0: field 'key.listingId': a key value must be a string, a number or typed DynamoDB JSON like "
         "{\"S\": \"x\"}, got [\"a\", \"b\"]",
