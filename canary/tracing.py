@@ -17,6 +17,7 @@ probe keeps its error flag; an ERROR probe is marked as a fault on its probe sub
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["tracing_active", "traced_run", "XRayRun"]
 
+log = logging.getLogger("canary.tracing")
 _patched = False
 _HOLD = 10 ** 9  # streaming threshold while a run is open: send nothing until it ends
 
@@ -87,10 +89,13 @@ class XRayRun:
         try:
             result = body()
             if sub is not None:
-                sub.put_annotation("probe_id", probe.probe_id)
-                sub.put_annotation("action", probe.action)
-                sub.put_annotation("outcome", result.outcome.value)
-                self._mark(sub, result)
+                try:
+                    sub.put_annotation("probe_id", probe.probe_id)
+                    sub.put_annotation("action", probe.action)
+                    sub.put_annotation("outcome", result.outcome.value)
+                    self._mark(sub, result)
+                except Exception:  # noqa: BLE001 - tracing never changes a probe's outcome
+                    log.warning("x-ray annotation of probe %s failed", probe.probe_id, exc_info=True)
             return result
         finally:
             rec.end_subsegment()
@@ -105,8 +110,8 @@ class XRayRun:
                 types = _exception_types(child)
                 if child.fault or child.error:
                     if types and types <= {result.error_code}:
-                        _clear_flags(child)
-                        child.put_metadata("harmless_refusal", result.error_code, "permission_canary")
+                        _clear_flags(child)  # the call has ended: set attributes, not put_*()
+                        child.metadata.setdefault("permission_canary", {})["harmless_refusal"] = result.error_code
         elif outcome == "DENIED":
             sub.add_error_flag()
         elif outcome == "ERROR":
