@@ -87,6 +87,7 @@ class Module:
     tree: ast.Module
     is_package: bool
     scope: Scope = field(init=False)
+    imports: tuple[str, ...] = ()  # every module name it imports (project or not), sorted
 
     @property
     def package(self) -> str:
@@ -189,7 +190,8 @@ def project_files(root: Path) -> list[Module]:
             raise CanaryError(f"{rel}: cannot parse: nested too deeply for Python's parser") from None
         mod = Module(name=name, path=path, rel=rel.as_posix(), tree=tree, is_package=is_pkg)
         seen[resolved] = mod
-        for imported in _imported_names(tree, mod.package):
+        mod.imports = tuple(sorted(set(_imported_names(tree, mod.package))))
+        for imported in mod.imports:
             for cand in _candidates(root, imported):
                 if cand.is_file() and cand.resolve() not in seen:
                     queue.append(cand)
@@ -262,7 +264,7 @@ def _dependency_order(modules: "list[Module]") -> "list[Module]":
     state: dict[str, int] = {}
 
     def visit(m: Module) -> None:
-        stack = [(m, iter(sorted(set(_imported_names(m.tree, m.package)))))]
+        stack = [(m, iter(m.imports))]
         state[m.name] = 1
         while stack:
             mod, deps = stack[-1]
@@ -270,7 +272,7 @@ def _dependency_order(modules: "list[Module]") -> "list[Module]":
                 d = by_name.get(dep)
                 if d is not None and dep not in state:
                     state[dep] = 1
-                    stack.append((d, iter(sorted(set(_imported_names(d.tree, d.package))))))
+                    stack.append((d, iter(d.imports)))
                     break
             else:
                 stack.pop()
@@ -378,6 +380,7 @@ class Analyzer:
         self.order = _dependency_order(modules)
         self.calls: dict[tuple[Any, ...], RawCall] = {}
         self._source: dict[int, str] = {}
+        self._consts: dict[str, Vals] = {}
         self._ids = itertools.count(1)
         for m in modules:
             m.scope = Scope("module", m, None)
@@ -540,6 +543,15 @@ class Analyzer:
                 continue
 
     def stmt(self, node: ast.stmt, scope: Scope) -> None:
+        kind = type(node)
+        if kind is ast.Expr:  # the most common statements first
+            self.eval(node.value, scope)  # type: ignore[attr-defined]
+            return
+        if kind is ast.If:
+            self.eval(node.test, scope)  # type: ignore[attr-defined]
+            self.block(node.body, scope)  # type: ignore[attr-defined]
+            self.block(node.orelse, scope)  # type: ignore[attr-defined]
+            return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             fscope = self.node_scope[id(node)]
             fn = self.funcs[fscope.fid]  # type: ignore[index]
@@ -697,10 +709,17 @@ class Analyzer:
     # -- expressions ----------------------------------------------------------------------------
 
     def eval(self, node: ast.expr, scope: Scope) -> Vals:
-        if isinstance(node, ast.Name):
-            return self.lookup(scope, node.id)
-        if isinstance(node, ast.Constant):
-            return frozenset({StrV.lit(node.value)}) if isinstance(node.value, str) else EMPTY
+        kind = type(node)
+        if kind is ast.Name:
+            return self.lookup(scope, node.id)  # type: ignore[attr-defined]
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if not isinstance(value, str):
+                return EMPTY
+            cached = self._consts.get(value)
+            if cached is None:
+                cached = self._consts[value] = frozenset({StrV.lit(value)})
+            return cached
         if isinstance(node, ast.Attribute):
             out: set[Value] = set()
             for v in self.eval(node.value, scope):
