@@ -239,3 +239,33 @@ def test_a_pathologically_deep_expression_is_skipped_not_fatal(tmp_path: Path) -
         boto3.client("sqs").purge_queue(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/q")
         """})
     assert rows == [("sqs:PurgeQueue", "arn:aws:sqs:us-east-1:123456789012:q")]
+
+
+def test_resource_methods_map_through_boto3s_resource_models(tmp_path: Path) -> None:
+    rows = project(tmp_path, {"app.py": """
+        import boto3
+        s3 = boto3.resource("s3")
+        obj = s3.Object("b", "k")
+        obj.get()
+        obj.put(Body=b"")
+        obj.delete()
+        s3.Bucket("b").put_object(Key="k2", Body=b"")
+        table = boto3.resource("dynamodb").Table("t")
+        table.update_item(Key={"pk": "x"})
+        table.scan()
+        """})
+    assert rows == [("dynamodb:Scan", "arn:aws:dynamodb:*:*:table/t"),
+                    ("dynamodb:UpdateItem", "arn:aws:dynamodb:*:*:table/t"),
+                    ("s3:DeleteObject", "arn:aws:s3:::b/k"), ("s3:GetObject", "arn:aws:s3:::b/k"),
+                    ("s3:PutObject", "arn:aws:s3:::b/k"), ("s3:PutObject", "arn:aws:s3:::b/k2")]
+
+
+def test_an_app_without_aws_calls_says_so(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from canary.cli import cli
+
+    (tmp_path / "app.py").write_text("from chalice import Chalice\napp = Chalice(app_name='x')\n")
+    result = CliRunner().invoke(cli, ["discover", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "No AWS calls found." in result.stdout
