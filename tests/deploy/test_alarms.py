@@ -1,0 +1,82 @@
+"""The three alarms: one definition, rendered as CloudFormation and created through the API (moto)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from canary.alarms import ALARMS, alarm_api_params, merge_template, provision
+from canary.emulator import Emulator
+from tests.deploy.conftest import BIN, ROOT, copy_project, subprocess_env
+
+
+def _by_metric(alarms: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {a["MetricName"]: a for a in alarms}
+
+
+def test_alarm_thresholds_and_missing_data_follow_the_design() -> None:
+    a = _by_metric([alarm_api_params(s, "dev", "PermissionCanary", "arn:topic") for s in ALARMS])
+    denied, errors, heartbeat = a["ProbesDenied"], a["ProbesErrored"], a["ProbesRun"]
+    assert (denied["Statistic"], denied["ComparisonOperator"], denied["Threshold"], denied["EvaluationPeriods"]) == \
+        ("Maximum", "GreaterThanOrEqualToThreshold", 1, 1)
+    assert (errors["Threshold"], errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (1, 2, 2)
+    assert (heartbeat["Statistic"], heartbeat["ComparisonOperator"], heartbeat["Threshold"],
+            heartbeat["EvaluationPeriods"], heartbeat["TreatMissingData"]) == \
+        ("SampleCount", "LessThanThreshold", 1, 3, "breaching")
+    assert all(x["Period"] == 900 and x["OKActions"] == x["AlarmActions"] == ["arn:topic"] for x in a.values())
+
+
+def test_template_and_provision_render_the_same_alarms() -> None:
+    cfn = [r["Properties"] for r in merge_template("prod", "NS")["Resources"].values()
+           if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    api = [alarm_api_params(s, "prod", "NS", {"Ref": "PermissionCanaryAlarmTopic"}) for s in ALARMS]
+    assert sorted(cfn, key=lambda x: x["AlarmName"]) == sorted(api, key=lambda x: x["AlarmName"])
+
+
+def _state(emu: Emulator, namespace: str) -> tuple[list[str], list[dict[str, Any]]]:
+    cw = emu.client("cloudwatch")
+    alarms = [a for a in cw.describe_alarms(AlarmNamePrefix=f"{namespace}-")["MetricAlarms"]]
+    keep = ("AlarmName", "MetricName", "Statistic", "Threshold", "EvaluationPeriods", "DatapointsToAlarm",
+            "ComparisonOperator", "TreatMissingData", "AlarmActions", "OKActions", "Dimensions")
+    topics = [t["TopicArn"] for t in emu.client("sns").list_topics()["Topics"]]
+    return sorted(topics), sorted(({k: a.get(k) for k in keep} for a in alarms), key=lambda a: a["AlarmName"])
+
+
+def test_provision_is_idempotent_against_moto(emu: Emulator) -> None:
+    session = emu.session()
+    first = provision(session, "dev", "IdemNS", endpoint_url=emu.url, topic="idem-topic")
+    state1 = _state(emu, "IdemNS")
+    second = provision(session, "dev", "IdemNS", endpoint_url=emu.url, topic="idem-topic")
+    assert first == second
+    assert _state(emu, "IdemNS") == state1
+    topics, alarms = state1
+    assert len([t for t in topics if t.endswith(":idem-topic")]) == 1
+    assert [a["AlarmName"] for a in alarms] == ["IdemNS-dev-denied", "IdemNS-dev-errors", "IdemNS-dev-heartbeat"]
+    assert all(a["AlarmActions"] == [first["topic_arn"]] for a in alarms)
+
+
+def test_provision_command_creates_topic_alarms_and_reports_them(emu: Emulator, tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project", share_cache=False)
+    env = subprocess_env(**emu.env())
+    runs = [subprocess.run([str(BIN / "permission-canary"), "provision", "--stage", "prod", "--project-dir",
+                            str(project), "--no-sentinels"], capture_output=True, text=True, env=env, timeout=60)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+        assert "alarm   PermissionCanary-prod-heartbeat" in r.stdout
+        assert "topic   arn:aws:sns:us-east-1:123456789012:permission-canary-alarms-prod" in r.stdout
+    assert runs[0].stdout == runs[1].stdout
+
+
+def test_template_command_refuses_a_broken_stage_with_exit_2(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project", share_cache=False)
+    (project / "chalicelib" / "canary-dev.json").unlink()
+    r = subprocess.run([str(BIN / "permission-canary"), "template", "--stage", "dev", "--project-dir", str(project)],
+                       capture_output=True, text=True, env=subprocess_env())
+    assert r.returncode == 2
+    assert "probe config for stage 'dev' not found" in r.stderr and "Traceback" not in r.stderr
