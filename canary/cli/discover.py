@@ -101,7 +101,10 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         config_text = json.dumps(emit_config(found), indent=2) + "\n"
         missing = not_probed(found)
         if emit != "-":
-            Path(emit).write_text(config_text, encoding="utf-8")
+            try:
+                Path(emit).write_text(config_text, encoding="utf-8")
+            except OSError as exc:
+                raise click.UsageError(f"--emit-config {emit}: cannot write: {exc.strerror or exc}") from None
 
     if emit == "-":
         click.echo(config_text, nl=False)

@@ -157,3 +157,9 @@ def test_importing_the_command_loads_no_heavy_module() -> None:
             "print(sorted(m for m in ('rich', 'botocore', 'pydantic', 'boto3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_emit_config_to_an_unwritable_place_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = run(str(APPS / "story"), "--emit-config", str(tmp_path / "missing-dir" / "canary.json"))
+    assert code == 2
+    assert "cannot write" in err
