@@ -956,9 +956,6 @@ class Analyzer:
         if self_value is not None and fn.method_of is not None:
             self._add((id(fn.scope), params[0]), {self_value})
             params = params[1:]
-        elif fn.method_of is not None and args:
-            # Class.method(instance, ...) called on the class
-            pass
         for name, vals in zip(params, args):
             self._add((id(fn.scope), name), vals)
         allowed = set(params) | set(fn.kwonly)

@@ -98,7 +98,9 @@ class StrV:
         out = []
         for p in self.parts:
             if isinstance(p, Lit):
-                out.append(p.text.replace("${", "$${"))
+                if "${" in p.text:  # the config would read it as a variable, and it has no escape
+                    return None
+                out.append(p.text)
             elif isinstance(p, Env):
                 out.append(f"${{{p.name}}}" if p.default is None else f"${{{p.name}:-{p.default}}}")
             else:
