@@ -182,6 +182,9 @@ class LatencyProxy:
                     payload = resp.read()
                     break
                 except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    # A kept-alive connection upstream closed while idle: send once more on a fresh one.
+                    # (A bench tool's trade-off: in the rare case upstream closed *after* acting, a
+                    # request is sent twice; moto's probes here never change state.)
                     conn.close()
                     self._local.conn = None
                     if attempt == 2:
