@@ -10,7 +10,7 @@ import importlib.util
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 from chalice.test import Client
@@ -53,12 +53,23 @@ def _load_app(project: Path) -> Any:
     return module.app
 
 
-@pytest.fixture
-def project(tmp_path: Path, emu: Emulator, unique: Callable[[str], str], assume_role: Callable[..., Any],
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A project whose dev config probes a fresh table as a role that may update and read, not delete."""
-    table = unique("listings")
+@pytest.fixture(scope="module")
+def api_role(emu: Emulator) -> tuple[str, dict[str, str]]:
+    """A table and a role that may update and read it, not delete: shared by this module's tests."""
+    import os
+
+    table = f"listings-{os.getpid()}-handlers"
     emu.create_table(table, key="listingId")
+    arn = emu.create_role(f"api-{os.getpid()}-handlers",
+                          {"Version": "2012-10-17", "Statement": [allow("dynamodb:UpdateItem", "dynamodb:GetItem")]})
+    return table, emu.assume(arn).env()
+
+
+@pytest.fixture
+def project(tmp_path: Path, emu: Emulator, api_role: tuple[str, dict[str, str]],
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A project whose dev config probes the table as the API role (update and read, no delete)."""
+    table, creds = api_role
     proj = copy_project(tmp_path / "project", share_cache=False)
     (proj / "chalicelib" / "canary-dev.json").write_text(json.dumps({"version": 1, "probes": [
         {"id": "listings-update", "action": "dynamodb:UpdateItem", "table": "${TABLE}",
@@ -69,8 +80,7 @@ def project(tmp_path: Path, emu: Emulator, unique: Callable[[str], str], assume_
          "key": {"listingId": "__permission_canary__"}},
     ]}))
     edit_config(proj, lambda c: c["stages"]["dev"]["environment_variables"].update({"TABLE": table}))
-    creds = assume_role(allow("dynamodb:UpdateItem", "dynamodb:GetItem"))
-    for k, v in {**creds.env(), "AWS_ENDPOINT_URL": emu.url, "AWS_DEFAULT_REGION": "us-east-1",
+    for k, v in {**creds, "AWS_ENDPOINT_URL": emu.url, "AWS_DEFAULT_REGION": "us-east-1",
                  "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import zipfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,9 +56,8 @@ def test_slack_function_has_its_own_role_subscribed_to_the_stage_topic(packaged:
     assert res["PermissionCanaryAlarmTopic"]["Properties"]["TopicName"] == f"permission-canary-alarms-{stage}"
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_merged_template_passes_cfn_lint(packaged: dict[str, Packaged], stage: str) -> None:
-    lint = subprocess.run([str(BIN / "cfn-lint"), str(packaged[stage].out / "sam.json")],
+def test_merged_templates_pass_cfn_lint(packaged: dict[str, Packaged]) -> None:
+    lint = subprocess.run([str(BIN / "cfn-lint"), *(str(packaged[s].out / "sam.json") for s in STAGES)],
                           capture_output=True, text=True, timeout=120)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
@@ -70,3 +72,30 @@ def test_merged_template_holds_the_three_alarms_and_a_widget_per_metric(packaged
     body = json.loads(res["PermissionCanaryDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
     assert sorted(w["properties"]["metrics"][0][1] for w in body["widgets"]) == ["ProbesDenied", "ProbesErrored",
                                                                                  "ProbesRun"]
+
+
+def _package_script() -> Any:
+    from importlib.machinery import SourceFileLoader
+    from importlib.util import module_from_spec, spec_from_loader
+
+    from tests.deploy.conftest import ROOT
+
+    loader = SourceFileLoader("package_script", str(ROOT / "scripts" / "package"))
+    spec = spec_from_loader("package_script", loader)
+    assert spec
+    module = module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_scripts_package_slims_the_zip_below_10_mb_keeping_what_the_runtime_lacks(
+        packaged: dict[str, Packaged], tmp_path: Path) -> None:
+    zip_path = tmp_path / "deployment.zip"
+    shutil.copy(packaged["dev"].zip_path, zip_path)
+    before, after = _package_script().slim_zip(zip_path)
+    assert after <= 10 * 1000 * 1000 < before  # aws-xray-sdk drags in botocore (~16 MB compressed)
+    names = zipfile.ZipFile(zip_path).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert not tops & {"botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3"}
+    assert {"canary", "chalicelib", "pydantic", "pydantic_core", "aws_xray_sdk", "wrapt", "slack_sdk"} <= tops
+    assert not [n for n in names if "__pycache__" in n]
