@@ -469,8 +469,8 @@ class Analyzer:
                 return False
         return True
 
-    def _function_body(self, node: ast.FunctionDef | ast.AsyncFunctionDef, fscope: Scope) -> None:
-        """Walk a function's body, or replay it when nothing it read has grown since the last pass."""
+    def _walk_unit(self, node: ast.AST, body: list[ast.stmt], scope: Scope) -> None:
+        """Walk a module's or a function's body, or replay it when nothing it read has grown since."""
         memo = self.memos.get(id(node))
         if memo is not None and self._fresh(memo):
             for key, call in memo.calls.items():
@@ -481,7 +481,7 @@ class Analyzer:
         frame = _Memo(self.lenient)
         self.frames.append(frame)
         try:
-            self.block(node.body, fscope)
+            self.block(body, scope)
         finally:
             self.frames.pop()
         self.memos[id(node)] = frame
@@ -530,7 +530,7 @@ class Analyzer:
                 self.calls = {}
                 self.passes += 1
                 for mod in self.order:
-                    self.block(mod.tree.body, mod.scope)
+                    self._walk_unit(mod.tree, mod.tree.body, mod.scope)
                 if not self.changed:
                     break
         return list(self.calls.values())
@@ -563,7 +563,7 @@ class Analyzer:
             for name, default in pos_defaults + kw_defaults:
                 self._add((id(fscope), name), self.eval(default, scope))
             self.bind(scope, node.name, {FuncV(fn.fid)})
-            self._function_body(node, fscope)
+            self._walk_unit(node, node.body, fscope)
         elif isinstance(node, ast.ClassDef):
             cscope = self.node_scope[id(node)]
             klass = self.classes[cscope.cid]  # type: ignore[index]
@@ -1178,16 +1178,7 @@ def _xform(name: str) -> str:
 
 def analyze(root: Path) -> tuple[list[RawCall], list[str]]:
     """Every AWS call the project at `root` makes, as far as the source shows, and the files read."""
-    import gc
-
-    # The trees are kept until the end anyway; the cyclic collector would only rescan them (2x slower).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        modules = project_files(root)
-        calls = Analyzer(modules).run()
-    finally:
-        if enabled:
-            gc.enable()
+    modules = project_files(root)
+    calls = Analyzer(modules).run()
     return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),
             [m.rel for m in modules])
