@@ -73,6 +73,16 @@ def only(report: Report) -> ProbeResult:
     return report.results[0]
 
 
+def s3_state(emu: Emulator, bucket: str) -> dict[str, tuple[bytes, str, Any]]:
+    """Every object's key, bytes, ETag and LastModified: what 'unchanged' means for a bucket."""
+    s3 = admin(emu, "s3")
+    out = {}
+    for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        got = s3.get_object(Bucket=bucket, Key=o["Key"])
+        out[o["Key"]] = (got["Body"].read(), got["ETag"], got["LastModified"])
+    return out
+
+
 @dataclass
 class Api:
     """The API's resources in the emulator: bucket (+ sentinel), parameter, secret, queue, topics."""

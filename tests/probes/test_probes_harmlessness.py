@@ -18,8 +18,7 @@ from canary.cli import cli
 from canary.logs import probe_line, report_line
 from canary.model import Outcome
 from tests.conftest import allow
-from tests.probes.conftest import PARAM_VALUE, SECRET_VALUE, admin, cfg, run_as
-from tests.probes.test_probes_s3 import s3_state
+from tests.probes.conftest import PARAM_VALUE, SECRET_VALUE, admin, cfg, run_as, s3_state
 
 RUNS = 25  # each run sends every probe once; the 412 and the sentinel-only sends, not the count, keep them harmless
 ACTIONS = ("s3:GetObject", "s3:PutObject", "ssm:GetParameter", "secretsmanager:GetSecretValue",

@@ -15,19 +15,9 @@ from canary.model import Outcome
 from canary.probes import ANY_TARGET, Target, build_call, probe_resources
 from canary.probes.s3 import SENTINEL_BODY, SENTINEL_NAME
 from tests.conftest import allow, deny
-from tests.probes.conftest import admin, cfg, only, run_as
+from tests.probes.conftest import admin, cfg, only, run_as, s3_state
 
 SENTINEL = "uploads/" + SENTINEL_NAME
-
-
-def s3_state(emu, bucket):
-    """Every object's key, bytes, ETag and LastModified: what 'unchanged' means for a bucket."""
-    s3 = admin(emu, "s3")
-    out = {}
-    for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-        got = s3.get_object(Bucket=bucket, Key=o["Key"])
-        out[o["Key"]] = (got["Body"].read(), got["ETag"], got["LastModified"])
-    return out
 
 
 def test_moto_honours_if_none_match_on_put_object(emu, unique):
