@@ -269,3 +269,22 @@ def test_an_app_without_aws_calls_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["discover", str(tmp_path)])
     assert result.exit_code == 0
     assert "No AWS calls found." in result.stdout
+
+
+def test_circular_imports_between_modules_converge(tmp_path: Path) -> None:
+    rows = project(tmp_path, {
+        "app.py": "from chalicelib import a\n",
+        "chalicelib/__init__.py": "",
+        "chalicelib/a.py": """
+            from chalicelib import b
+            RESULT = b.QUEUE.send_message(QueueUrl=b.URL, MessageBody="x")
+            NAME = "from-a"
+            """,
+        "chalicelib/b.py": """
+            import boto3
+            from chalicelib import a
+            QUEUE = boto3.client("sqs")
+            URL = "https://sqs.us-east-1.amazonaws.com/123456789012/" + a.NAME
+            """,
+    })
+    assert rows == [("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:from-a")]
