@@ -56,8 +56,10 @@ def slack_policy_for(project_dir: Path, stage: str, region: str) -> dict[str, An
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
 @click.option("--write-slack-policy", "slack_region", metavar="REGION", default=None,
               help="Also (re)write .chalice/policy-slack-<stage>.json for REGION (the Slack function's own role).")
+@click.option("--name-prefix", default="", metavar="PREFIX",
+              help="The name_prefix given to register_blueprint, if any (it prefixes the function names).")
 @fail_on_canary_error
-def template(stage: str, project_dir: str, output: str | None, slack_region: str | None) -> None:
+def template(stage: str, project_dir: str, output: str | None, slack_region: str | None, name_prefix: str) -> None:
     """Print the CloudFormation to merge into `chalice package --merge-template`."""
     from canary.alarms import merge_template
     from canary.deployconfig import check_stage
@@ -72,7 +74,7 @@ def template(stage: str, project_dir: str, output: str | None, slack_region: str
         path.write_text(json.dumps(slack_policy_for(root, stage, slack_region), indent=2) + "\n", encoding="utf-8")
         click.echo(f"wrote {path}", err=True)
     checked = check_stage(root, stage)
-    text = json.dumps(merge_template(stage, checked.config.settings.namespace), indent=2) + "\n"
+    text = json.dumps(merge_template(stage, checked.config.settings.namespace, function_prefix=name_prefix), indent=2) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
