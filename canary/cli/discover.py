@@ -1,4 +1,4 @@
-"""`permission-canary discover`: what AWS calls the app makes, what to probe, and what the policy lacks."""
+"""Run `permission-canary discover`: the AWS calls an app makes, what to probe, and what the policy lacks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The few facts about AWS that botocore's models do not carry, kept as data.
+"""Keep the few facts about AWS that botocore's models do not carry, as data.
 
 botocore gives each client method its API operation and each service its signing name; IAM mostly
 names actions `<signing name>:<Operation>`. The exceptions below are the ones AWS documents in its

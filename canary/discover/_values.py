@@ -1,4 +1,4 @@
-"""The abstract values the analyser tracks: boto3 objects, project functions and classes, strings.
+"""Model what the analyser tracks as abstract values: boto3 objects, project functions and classes, strings.
 
 Every value is a frozen dataclass so that it can live in the sets the fixpoint grows. Strings are
 kept as parts (literal text, an environment variable, an expression we cannot follow) so that a
