@@ -24,6 +24,7 @@ EXPECTED: dict[str, set[str]] = {
     "injected": {"sns:Publish", "dynamodb:DeleteItem", "kinesis:PutRecord", "secretsmanager:GetSecretValue"},
     "factories": {"ssm:GetParameter", "dynamodb:GetItem", "dynamodb:UpdateItem", "lambda:InvokeFunction"},
     "module_globals": {"dynamodb:BatchWriteItem", "ses:SendEmail", "s3:ListBucket", "s3:DeleteObject"},
+    "tutorial": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject"},
 }
 
 
@@ -66,7 +67,7 @@ def test_chalice_sees_the_plain_style_so_the_superset_check_is_not_vacuous() -> 
     assert chalice_actions(APPS / "plain_client") == EXPECTED["plain_client"]
 
 
-@pytest.mark.parametrize("app", ["story", "self_storage", "injected", "factories", "module_globals"])
+@pytest.mark.parametrize("app", ["story", "self_storage", "injected", "factories", "module_globals", "tutorial"])
 def test_chalice_misses_what_discover_finds_in_the_other_styles(app: str) -> None:
     theirs = chalice_actions(APPS / app) or set()
     assert EXPECTED[app] - theirs, "this style should be one chalice's analyzer cannot see"
