@@ -136,12 +136,13 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
         if d.verdict == "CONDITIONAL":
             result.warnings.append(Gap(f, d.verdict, d.statement, d.reason))
             continue
-        if d.verdict == "NOT_GRANTED" and not f.resolved and everywhere:
+        unknown = not f.resolved or f.resource == "*"  # "*": discover does not model this service's ARNs
+        if d.verdict == "NOT_GRANTED" and unknown and everywhere:
             anywhere = evaluate(compiled, f.action, everywhere)
             if anywhere.verdict in ("GRANTED", "CONDITIONAL"):
-                result.warnings.append(Gap(f, "UNRESOLVED", anywhere.statement,
-                                           f"the resource is not known from the source "
-                                           f"({', '.join(f.unresolved)}); {anywhere.reason}"))
+                why = (f"the resource is not known from the source ({', '.join(f.unresolved)})" if f.unresolved
+                       else "discover does not model this action's resource ARN")
+                result.warnings.append(Gap(f, "UNRESOLVED", anywhere.statement, f"{why}; {anywhere.reason}"))
                 continue
         result.gaps.append(Gap(f, d.verdict, d.statement, d.reason))
     return result

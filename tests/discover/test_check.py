@@ -161,3 +161,19 @@ def test_check_reads_the_stages_iam_policy_file_when_it_names_one(tmp_path: Path
     code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
     assert code == 0, out
     assert json.loads(out)["check"]["policy"].endswith("custom.json")
+
+
+def test_an_action_whose_arn_is_not_modelled_is_checked_for_a_grant_anywhere(tmp_path: Path) -> None:
+    app = tmp_path / "events"
+    (app / ".chalice").mkdir(parents=True)
+    (app / "app.py").write_text("import boto3\nboto3.client('events').put_events(Entries=[])\n"
+                                "boto3.client('events').list_rules()\n")
+    (app / ".chalice" / "config.json").write_text(json.dumps({"version": "2.0", "app_name": "e", "stages": {
+        "dev": {"autogen_policy": False}}}))
+    (app / ".chalice" / "policy-dev.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:aws:events:*:*:event-bus/default"}]}))
+    code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
+    report = json.loads(out)["check"]
+    assert code == 1
+    assert [w["action"] for w in report["warnings"]] == ["events:PutEvents"]
+    assert [g["action"] for g in report["gaps"]] == ["events:ListRules"]
