@@ -14,7 +14,7 @@ from typing import Any
 
 from canary.model import Outcome
 
-__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "remediation", "DENY_CODES"]
+__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "denied_action", "remediation", "DENY_CODES"]
 
 DENY_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                         "AuthorizationError", "AuthorizationErrorException"})
@@ -64,6 +64,16 @@ class Verdict:
     message: str | None = None
     deny_reason: str | None = None
     transient: bool = False
+
+
+_DENIED_ACTION = re.compile(r"perform:?\s*`?(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9]+)'?"
+                            r"(?:\s+on\s+resource:?\s*`?(?P<resource>arn:[^\s']+)'?)?")
+
+
+def denied_action(message: str) -> tuple[str, str | None] | None:
+    """The action (and resource, if stated) AWS says was denied: "... perform: kms:Decrypt on resource: arn"."""
+    m = _DENIED_ACTION.search(message)
+    return (m.group("action"), m.group("resource")) if m else None
 
 
 def deny_reason(message: str) -> str:

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from canary.classify import Verdict, classify_exception, remediation
+from canary.classify import Verdict, classify_exception, denied_action, remediation
 from canary.config import CanaryConfig
 from canary.model import Outcome, ProbeResult, Report
 from canary.probes import PROBES, Call, ProbeParams, Target, build_call
@@ -98,9 +98,12 @@ class Runner:
 
     def _attempt(self, client: Any, call: Call) -> Verdict:
         try:
-            getattr(client, call.operation)(**call.params)  # the response is discarded, never logged
+            response = getattr(client, call.operation)(**call.params)  # discarded, never logged
         except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
             return classify_exception(exc, call.harmless_errors)
+        body = response.get("Body") if isinstance(response, dict) else None
+        if hasattr(body, "close"):
+            body.close()  # S3 GetObject: free the connection without reading the data
         return Verdict(Outcome.ALLOWED)
 
     def _execute(self, probe: ProbeParams, call: Call, client: Any, deadline: float) -> ProbeResult:
@@ -118,7 +121,13 @@ class Runner:
         return self._result(probe, call, verdict, start, attempts)
 
     def _result(self, probe: ProbeParams, call: Call, v: Verdict, start: float, attempts: int) -> ProbeResult:
-        rem = remediation(call.action, call.resources) if v.outcome is Outcome.DENIED and v.deny_reason == "implicit" else None
+        rem = None
+        if v.outcome is Outcome.DENIED and v.deny_reason == "implicit":
+            # The denied action may not be the probe's own (e.g. kms:Decrypt behind ssm:GetParameter):
+            # AWS names it in the message, and the fix must grant that one.
+            named = denied_action(v.message or "")
+            rem = (remediation(named[0], (named[1],) if named[1] else call.resources)
+                   if named and named[0].lower() != call.action.lower() else remediation(call.action, call.resources))
         return ProbeResult(id=probe.probe_id, action=probe.action, resource=call.resource, outcome=v.outcome,
                            deny_reason=v.deny_reason, error_code=v.error_code, message=v.message,
                            transient=v.transient, duration_ms=int((time.monotonic() - start) * 1000),

@@ -184,3 +184,24 @@ def test_clients_are_created_once_per_service(emu, assume_role, table):
     report = run(config, session, endpoint_url=emu.url)
     assert report.ok
     assert made.count("dynamodb") == 1 and made.count("sts") == 1
+
+
+def test_remediation_grants_the_action_aws_named_when_it_is_not_the_probes_own():
+    """SSM GetParameter WithDecryption can be denied on kms:Decrypt; the fix must grant that."""
+    import time
+
+    from canary.classify import Verdict
+    from canary.probes import Target, build_call
+    from canary.runner import Runner
+
+    config = parse_config({"probes": [{"action": "ssm:GetParameter", "name": "/api/db", "with_decryption": True}]},
+                          env={})
+    call = build_call(config.probes[0], Target("us-east-1", "123456789012"))
+    msg = ("User: arn:aws:sts::123456789012:assumed-role/api/x is not authorized to perform: kms:Decrypt on "
+           "resource: arn:aws:kms:us-east-1:123456789012:key/k-1 because no identity-based policy allows "
+           "the kms:Decrypt action")
+    runner = Runner(config, session=object())
+    r = runner._result(config.probes[0], call, Verdict(Outcome.DENIED, "AccessDeniedException", msg, "implicit"),
+                       time.monotonic(), 1)
+    assert r.remediation == {"Effect": "Allow", "Action": "kms:Decrypt",
+                             "Resource": "arn:aws:kms:us-east-1:123456789012:key/k-1"}
