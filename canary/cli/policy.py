@@ -153,22 +153,27 @@ def check_policy(config_path: str | None, policy_path: str | None, stage: str | 
                  fmt: str, strict: bool, project_dir: str) -> None:
     """Offline: which probes a policy file grants (identity policy only, conditions not evaluated).
 
-    Give --policy FILE, or --stage S to check the file chalice deploys for that stage
-    (.chalice/config.json: iam_policy_file, else .chalice/policy-S.json; autogen_policy must be false).
+    Give --policy FILE, or --stage S to check what chalice deploys for that stage
+    (.chalice/config.json: iam_policy_file, else .chalice/policy-S.json; with autogen_policy on,
+    the policy chalice would generate from app.py, exactly as `discover --check` does).
 
     Exit: 0 all granted (CONDITIONAL included, with a warning), 1 any NOT_GRANTED or
     EXPLICITLY_DENIED (or, with --strict, any lint warning), 2 usage/config error.
     """
-    from canary.policy import load_policy, stage_policy
+    from canary.policy import load_policy
 
     if not policy_path and not stage:
         raise click.UsageError("give --policy FILE, or --stage S to check the policy file chalice deploys for S")
     if policy_path:
         source = policy_path
+        policy = load_policy(source)
     else:
+        from pathlib import Path
+
+        from canary.discover._check import stage_policy_document
+
         assert stage is not None
-        source = str(stage_policy(project_dir, stage).path)
-    policy = load_policy(source)
+        policy, source = stage_policy_document(Path(project_dir), stage)
     config = load_cli_config(_config_path(config_path, project_dir), stage, project_dir)
     report = build_report(config, policy, source, region=region, account=account, stage=stage)
     if fmt == "json":

@@ -72,7 +72,10 @@ class CheckResult:
 def _autogen(project_dir: Path, stage: str) -> bool:
     try:
         cfg = json.loads((project_dir / ".chalice" / "config.json").read_text(encoding="utf-8"))
-        st = (cfg.get("stages") or {}).get(stage) or {}
+        stages = cfg.get("stages") or {}
+        if stage not in stages:
+            return False  # stage_policy() reports the unknown stage
+        st = stages[stage] or {}
     except (OSError, ValueError, AttributeError):
         return False
     if st.get("manage_iam_role", cfg.get("manage_iam_role", True)) is False:
@@ -91,7 +94,11 @@ def chalice_generated_policy(project_dir: Path) -> dict[str, Any]:
 
     from canary.discover import DiscoverError
 
-    source = (project_dir / "app.py").read_text(encoding="utf-8")
+    app = project_dir / "app.py"
+    if not app.is_file():
+        raise DiscoverError(f"{app}: not found; with autogen_policy on, chalice generates the role's policy "
+                            "from app.py, so it is needed (or pass --policy FILE)")
+    source = app.read_text(encoding="utf-8")
     try:
         # chalice prints "Unsupported service ..." to stdout; keep our stdout (JSON) clean
         with contextlib.redirect_stdout(io.StringIO()):

@@ -167,11 +167,23 @@ def test_stage_uses_its_iam_policy_file(project: Path) -> None:
     assert json.loads(result.output)["policy"].endswith("policy-prod-fixed.json")
 
 
-def test_stage_with_autogen_policy_exits_2_and_says_what_to_check(project: Path) -> None:
+def test_stage_with_autogen_policy_and_no_app_exits_2(project: Path) -> None:
     result = invoke("--stage", "auto", "--project-dir", str(project))
     assert result.exit_code == 2
-    assert "autogen_policy true (the default when unset)" in result.stderr
-    assert "chalice gen-policy" in result.stderr
+    assert "app.py: not found" in result.stderr and "autogen_policy" in result.stderr
+
+
+def test_stage_with_autogen_policy_checks_the_policy_chalice_would_generate(project: Path) -> None:
+    """Chalice's analyzer sees only boto3.client calls in app.py; the probes it misses are NOT_GRANTED."""
+    (project / "app.py").write_text("import boto3\nfrom chalice import Chalice\napp = Chalice(app_name='x')\n"
+                                    "ddb = boto3.client('dynamodb')\n\n@app.route('/')\ndef index():\n"
+                                    "    return ddb.get_item(TableName='t', Key={})\n")
+    result = invoke("--stage", "auto", "--project-dir", str(project), "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert "generates" in report["policy"]
+    verdicts = {r["action"]: r["verdict"] for r in report["results"]}
+    assert "NOT_GRANTED" in verdicts.values()
 
 
 def test_stage_with_precreated_role_exits_2(project: Path) -> None:
