@@ -14,7 +14,7 @@ from typing import Any
 
 from canary.model import Outcome
 
-__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "denied_action", "remediation", "DENY_CODES"]
+__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "denied_action", "remediation", "DENY_CODES", "DENY_ADVICE"]
 
 DENY_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                         "AuthorizationError", "AuthorizationErrorException"})
@@ -53,6 +53,24 @@ _IMPLICIT = re.compile(rf"because no (?P<type>{_TYPE}) allows")
 # "... with an explicit deny in a VPC endpoint policy transitively through a service control policy":
 # the layer to fix is the one named last (the documentation says: check your SCPs).
 _TRANSITIVE = re.compile(rf"transitively through (?:a|an|the) (?P<type>{_TYPE})")
+# deny_reason -> what denied it and what fixes it, for people (CLI table, Slack) (an Allow cannot beat an explicit Deny).
+DENY_ADVICE = {
+    "implicit": "implicit deny: no identity-based policy allows it",
+    "identity-policy": "explicit Deny in an identity-based policy: an Allow cannot override it; "
+                       "remove or narrow that Deny statement",
+    "permissions-boundary": "denied by the role's permissions boundary: widen the boundary; "
+                            "an Allow in the role's policy is not enough",
+    "session-policy": "denied by a session policy: check the policy passed when the role was assumed",
+    "scp": "denied by an AWS Organizations service control policy (SCP): the role's policy cannot fix "
+           "this; ask the organization's administrators",
+    "rcp": "denied by an AWS Organizations resource control policy (RCP): the role's policy cannot fix "
+           "this; ask the organization's administrators",
+    "resource-policy": "denied by the resource's own policy (e.g. a KMS key policy or SES sending "
+                       "authorization): edit that resource policy",
+    "vpc-endpoint-policy": "denied by a VPC endpoint policy: edit the endpoint's policy",
+    "unknown": "AWS did not say which policy denied it: check CloudTrail or the IAM policy simulator",
+}
+
 _MOTO_CODE = re.compile(r"<Code>(?P<v>[^<]+)</Code>")
 _MOTO_MESSAGE = re.compile(r"<Message>(?P<v>[^<]*)</Message>")
 

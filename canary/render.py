@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from canary.classify import DENY_ADVICE
+
 __all__ = ["to_json", "render_table", "render_explain", "summary_line", "OUTCOME_STYLE"]
 
 OUTCOME_STYLE = {"ALLOWED": "bold green", "DENIED": "bold red", "ERROR": "bold yellow"}
 
-_LAYER = {
-    "identity-policy": "an identity-based policy (a Deny statement on the role)",
-    "permissions-boundary": "the role's permissions boundary",
-    "session-policy": "a session policy",
-    "scp": "a service control policy (AWS Organizations)",
-    "rcp": "a resource control policy (AWS Organizations)",
-    "resource-policy": "a resource-based policy",
-    "vpc-endpoint-policy": "a VPC endpoint policy",
-}
 
 
 def to_json(report: dict[str, Any], indent: int | None = 2) -> str:
@@ -50,9 +43,8 @@ def advice(r: dict[str, Any]) -> str | None:
         if r.get("remediation"):
             stmt = json.dumps(r["remediation"], indent=2)
             return f"No policy allows this. Add to the role's policy (.chalice/policy-<stage>.json):\n{stmt}"
-        if reason in _LAYER:
-            return (f"Explicitly denied by {_LAYER[reason]}. An Allow cannot override an explicit Deny: "
-                    "remove or narrow that Deny.")
+        if reason in DENY_ADVICE and reason not in ("implicit", "unknown"):
+            return DENY_ADVICE[reason][0].upper() + DENY_ADVICE[reason][1:] + "."
         stmt = json.dumps({"Effect": "Allow", "Action": r["action"], "Resource": r["resource"]}, indent=2)
         return ("AWS did not say which policy denied. Check for an explicit Deny (SCP, boundary, "
                 f"resource policy); if there is none, grant:\n{stmt}")

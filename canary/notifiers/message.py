@@ -16,6 +16,7 @@ import re
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from canary.classify import DENY_ADVICE
 from canary.notifiers.alarm import KINDS, Alarm
 
 __all__ = ["render", "render_for_demo", "console_urls", "MAX_BLOCKS", "MAX_SECTION_TEXT", "MAX_HEADER_TEXT",
@@ -43,23 +44,6 @@ _RECOVERED = {
     "errors": "the canary's probes no longer fail with errors",
     "heartbeat": "the permission canary is running and reporting again",
     "unknown": "the alarm is back to OK",
-}
-# deny_reason -> what denied it and what fixes it (an Allow cannot beat an explicit Deny).
-_DENY_LAYER = {
-    "implicit": "implicit deny: no identity-based policy allows it",
-    "identity-policy": "explicit Deny in an identity-based policy: an Allow cannot override it; "
-                       "remove or narrow that Deny statement",
-    "permissions-boundary": "denied by the role's permissions boundary: widen the boundary; "
-                            "an Allow in the role's policy is not enough",
-    "session-policy": "denied by a session policy: check the policy passed when the role was assumed",
-    "scp": "denied by an AWS Organizations service control policy (SCP): the role's policy cannot fix "
-           "this; ask the organization's administrators",
-    "rcp": "denied by an AWS Organizations resource control policy (RCP): the role's policy cannot fix "
-           "this; ask the organization's administrators",
-    "resource-policy": "denied by the resource's own policy (e.g. a KMS key policy or SES sending "
-                       "authorization): edit that resource policy",
-    "vpc-endpoint-policy": "denied by a VPC endpoint policy: edit the endpoint's policy",
-    "unknown": "AWS did not say which policy denied it: check CloudTrail or the IAM policy simulator",
 }
 
 
@@ -158,7 +142,7 @@ def _probe_section(r: Mapping[str, Any], stage: str) -> dict[str, Any]:
     remediation = r.get("remediation")
     if outcome == "DENIED":
         reason = str(r.get("deny_reason") or "unknown")
-        lines.append(_esc(_DENY_LAYER.get(reason, _DENY_LAYER["unknown"])))
+        lines.append(_esc(DENY_ADVICE.get(reason, DENY_ADVICE["unknown"])))
     if r.get("message") and not (outcome == "DENIED" and remediation):
         lines.append("> " + _esc(_clip(" ".join(str(r["message"]).split()), _AWS_MESSAGE_CHARS)))
     head = "\n".join(lines)
