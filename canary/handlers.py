@@ -123,10 +123,14 @@ def _run(context: Any, probes: list[str] | None, publish: bool) -> dict[str, Any
         from canary.tracing import traced_run
 
         deadline = run_deadline(config.settings.deadline_s, _remaining_ms(context))
-        with traced_run(stage, env) as xray:
-            report = run(config, stage=stage, deadline_s=deadline, hook=xray.hook if xray else None)
-            if xray is not None:
-                xray.summary = report.to_dict()["summary"]  # type: ignore[attr-defined]
+        try:
+            with traced_run(stage, env) as xray:
+                report = run(config, stage=stage, deadline_s=deadline, hook=xray.hook if xray else None)
+                if xray is not None:
+                    xray.summary = report.to_dict()["summary"]  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - a canary that crashes publishes nothing; report it instead
+            log.exception("the run failed")
+            report = _error_report(stage, "run", type(exc).__name__, str(exc)[:500])
     data = report.to_dict()
     if publish:
         from canary.config import Settings

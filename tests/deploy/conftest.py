@@ -40,6 +40,8 @@ def copy_project(dest: Path, *, share_cache: bool = True) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     if share_cache:
         CACHE.mkdir(parents=True, exist_ok=True)
+        for old in sorted(CACHE.glob("*.zip"), key=lambda p: p.stat().st_mtime)[:-3]:
+            old.unlink(missing_ok=True)  # each change to canary/ makes a new ~20 MB zip; keep the newest 3
         os.symlink(CACHE, dest / ".chalice" / "deployments")
     return dest
 
