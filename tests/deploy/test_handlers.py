@@ -196,3 +196,16 @@ def test_alarm_sns_message_reaches_the_slack_webhook(project: Path, httpserver: 
     assert result["posted"] is True, result
     (request, _), = httpserver.log
     assert "PermissionCanary-dev-denied" in request.get_data(as_text=True)
+
+
+def test_a_run_that_cannot_start_still_publishes_an_error(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        resp = client.lambda_.invoke("permission_canary", SCHEDULED_EVENT)
+    assert resp.payload["summary"] == {"allowed": 0, "denied": 0, "error": 1}
+    lines = _lines(capsys.readouterr().out)
+    (report,) = [x["report"] for x in lines if x.get("event") == "permission_canary_report"]
+    assert report["results"][0]["id"] == "run" and "no AWS region" in report["results"][0]["message"]
+    assert [x["ProbesErrored"] for x in lines if "_aws" in x] == [1]
