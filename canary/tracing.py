@@ -135,7 +135,12 @@ def traced_run(stage: str, env: Mapping[str, str] | None = None) -> Iterator[XRa
     if not tracing_active(env):
         yield None
         return
-    run = XRayRun(_recorder(), stage)
+    try:
+        run = XRayRun(_recorder(), stage)
+    except Exception:  # noqa: BLE001 - e.g. aws-xray-sdk not shipped: run untraced, say so once
+        log.warning("x-ray tracing is on but could not start; running untraced", exc_info=True)
+        yield None
+        return
     try:
         yield run
     finally:
