@@ -102,11 +102,20 @@ def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
     if role and slack_role == role:
         raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: uses the API's role; "
                                 "give it its own (\"manage_iam_role\": true with \"iam_policy_file\")")
-    policy = _layer(cfg, stage, SLACK_FUNCTION, "iam_policy_file")
-    if _layer(cfg, stage, SLACK_FUNCTION, "autogen_policy") is False and policy:
-        if not (root / ".chalice" / str(policy)).is_file():
-            raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: "
-                                    f"iam_policy_file {policy!r} not found in .chalice/")
+    own = ((cfg["stages"][stage].get("lambda_functions") or {}).get(SLACK_FUNCTION) or {})
+    stage_policy = _layer(cfg, stage, None, "iam_policy_file")
+    policy = own.get("iam_policy_file")
+    has_own_role = slack_role is not None and own.get("iam_role_arn")
+    has_own_policy = (policy and policy != stage_policy and own.get("autogen_policy") is False
+                      and own.get("manage_iam_role") is not False)
+    if not (has_own_role or has_own_policy):
+        raise DeployConfigError(
+            f"{where}: stage {stage!r}: the Slack function would share the API's role or policy; give it its own: "
+            f"lambda_functions.{SLACK_FUNCTION} with \"manage_iam_role\": true, \"autogen_policy\": false and "
+            f"\"iam_policy_file\": \"policy-slack-{stage}.json\" (permission-canary template --write-slack-policy REGION)")
+    if has_own_policy and not (root / ".chalice" / str(policy)).is_file():
+        raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: "
+                                f"iam_policy_file {policy!r} not found in .chalice/")
     env = _env(cfg, stage, "permission_canary")
     path = config_path_for(root, env)
     if not path.is_file():

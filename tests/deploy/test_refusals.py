@@ -31,12 +31,26 @@ def _slack_shares_role(cfg: dict[str, Any]) -> None:
     fn["iam_role_arn"] = cfg["stages"]["dev"]["iam_role_arn"]
 
 
+def _slack_without_own_settings(cfg: dict[str, Any]) -> None:
+    """An embedding API with chalice's autogen role: every function would share it."""
+    st = cfg["stages"]["dev"]
+    st["manage_iam_role"] = True
+    del st["iam_role_arn"]
+    del st["lambda_functions"]["permission_canary_alarm_to_slack"]
+
+
+def _slack_missing_policy_file(cfg: dict[str, Any]) -> None:
+    cfg["stages"]["dev"]["lambda_functions"]["permission_canary_alarm_to_slack"]["iam_policy_file"] = "nope.json"
+
+
 CONFIG_CASES: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (_no_role, "stage 'dev': \"manage_iam_role\": false needs \"iam_role_arn\" (the API's role ARN); it is missing "
                "or empty, and chalice would deploy the function with \"Role\": null"),
     (_empty_role, "\"manage_iam_role\": false needs \"iam_role_arn\""),
     (_bad_role, "\"iam_role_arn\" '<API role ARN>' is not an IAM role ARN"),
     (_slack_shares_role, "function 'permission_canary_alarm_to_slack': uses the API's role; give it its own"),
+    (_slack_without_own_settings, "the Slack function would share the API's role or policy; give it its own"),
+    (_slack_missing_policy_file, "iam_policy_file 'nope.json' not found in .chalice/"),
 ]
 
 
@@ -45,7 +59,7 @@ def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project", share_cache=False)
 
 
-@pytest.mark.parametrize("change, message", CONFIG_CASES, ids=["no-role", "empty-role", "not-an-arn", "slack-shares"])
+@pytest.mark.parametrize("change, message", CONFIG_CASES, ids=["no-role", "empty-role", "not-an-arn", "slack-shares", "slack-no-own", "slack-no-file"])
 def test_role_settings_that_would_deploy_a_broken_canary_are_refused(
         project: Path, change: Callable[[dict[str, Any]], None], message: str) -> None:
     edit_config(project, change)
