@@ -29,7 +29,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 class Settings(BaseModel):
     """Top-level settings: everything in the config except the probes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     version: Literal[1] = Field(1, description="Config format version; only 1 exists.")
     namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=255, pattern=r"^[^:][^\s]*$",

@@ -37,7 +37,8 @@ def config_options(fn: F) -> F:
     fn = click.option("--stage", "-s", metavar="STAGE",
                       help="Chalice stage: loads its environment_variables from .chalice/config.json for ${VAR}.")(fn)
     fn = click.option("--config", "-c", "config_path", metavar="FILE", default=None,
-                      help=f"Probe config (JSON or YAML). Default: $CANARY_CONFIG, else ./{DEFAULT_CONFIG}.")(fn)
+                      help=f"Probe config (JSON or YAML). Default: the stage's CANARY_CONFIG (with --stage), "
+                           f"else $CANARY_CONFIG, else ./{DEFAULT_CONFIG}.")(fn)
     return fn
 
 
@@ -56,6 +57,9 @@ def load_cli_config(config_path: str | None, stage: str | None, project_dir: str
     if stage:
         env["STAGE"] = stage
         env.update(stage_environment(project_dir, stage))
+    if config_path is None and stage and env.get("CANARY_CONFIG"):
+        # The stage names its config as the Lambda sees it (relative to the app's root).
+        config_path = str(Path(project_dir) / env["CANARY_CONFIG"])
     return load_config(resolve_config_path(config_path), env=env)
 
 

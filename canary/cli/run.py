@@ -129,7 +129,7 @@ def validate(config_path: str | None, stage: str | None, fmt: str) -> None:
                                "probes": [{k: c[k] for k in ("id", "action", "resource")} for c in calls]},
                               indent=2))
         return
-    click.echo(f"{resolve_config_path(config_path)}: valid, {len(calls)} probe(s)")
+    click.echo(f"{config.source}: valid, {len(calls)} probe(s)")
     for c in calls:
         click.echo(f"  {c['id']:<32} {c['action']:<26} {c['resource']}")
 

@@ -94,3 +94,15 @@ def test_a_bad_config_exits_two_with_one_line_and_no_traceback(project):
 def test_unknown_stage_exits_two(project):
     p = cli(["run", "--stage", "nope"], {}, project)
     assert p.returncode == 2 and "no stage 'nope'" in p.stderr
+
+
+def test_stage_names_its_own_config_file_as_the_lambda_sees_it(tmp_path):
+    (tmp_path / "chalicelib").mkdir()
+    (tmp_path / "chalicelib" / "canary-dev.json").write_text(json.dumps({"probes": [
+        {"action": "dynamodb:DescribeTable", "table": "t-${STAGE}"}]}))
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps({"version": "2.0", "app_name": "c", "stages": {
+        "dev": {"environment_variables": {"CANARY_CONFIG": "chalicelib/canary-dev.json"}}}}))
+    p = cli(["validate", "--stage", "dev"], {}, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "canary-dev.json: valid, 1 probe(s)" in p.stdout and "table/t-dev" in p.stdout
