@@ -60,6 +60,49 @@ def resolve_target(session: Any, region: str | None = None, endpoint_url: str | 
         return Target(region=reg, account="*"), None, f"{v.error_code}: {v.message}"
 
 
+PENDING_ACCOUNT = "{account}"
+
+
+def _region(session: Any, region: str | None) -> str:
+    reg = region or session.region_name
+    if not reg:
+        from canary.errors import ConfigError
+
+        raise ConfigError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region")
+    return str(reg)
+
+
+class _Identity:
+    """`sts:GetCallerIdentity`, run beside the probes rather than before them.
+
+    Only the report's ARNs need the account; the requests rarely do (a probe whose request names
+    an ARN waits for it). So the identity round trip overlaps the probes instead of delaying them.
+    """
+
+    def __init__(self, session: Any, region: str, endpoint_url: str | None, timeout_s: float) -> None:
+        self._args = (session, region, endpoint_url, timeout_s)
+        self._future: Future[tuple[Target, str | None, str | None]] | None = None
+        self._value: tuple[Target, str | None, str | None] | None = None
+
+    def start(self, pool: ThreadPoolExecutor | None) -> None:
+        if pool is None:
+            self._value = resolve_target(*self._args)
+        else:
+            self._future = pool.submit(resolve_target, *self._args)
+
+    def get(self) -> tuple[Target, str | None, str | None]:
+        if self._value is None:
+            assert self._future is not None
+            self._value = self._future.result()
+        return self._value
+
+    def target(self) -> Target:
+        return self.get()[0]
+
+    def done(self) -> bool:
+        return self._value is not None or (self._future is not None and self._future.done())
+
+
 class Runner:
     """One configured run: build calls, make clients, execute, classify."""
 
@@ -106,8 +149,7 @@ class Runner:
             body.close()  # S3 GetObject: free the connection without reading the data
         return Verdict(Outcome.ALLOWED)
 
-    def _execute(self, probe: ProbeParams, call: Call, client: Any, deadline: float) -> ProbeResult:
-        start = time.monotonic()
+    def _execute(self, call: Call, client: Any, deadline: float) -> tuple[Verdict, int]:
         attempts = 0
         while True:
             attempts += 1
@@ -118,7 +160,7 @@ class Runner:
             if time.monotonic() + backoff + self.settings.probe_timeout_s > deadline:
                 break  # no time left for another full attempt
             time.sleep(backoff)
-        return self._result(probe, call, verdict, start, attempts)
+        return verdict, attempts
 
     def _result(self, probe: ProbeParams, call: Call, v: Verdict, start: float, attempts: int) -> ProbeResult:
         rem = None
@@ -133,16 +175,27 @@ class Runner:
                            transient=v.transient, duration_ms=int((time.monotonic() - start) * 1000),
                            attempts=attempts, remediation=rem)
 
-    def _guarded(self, probe: ProbeParams, call: Call, client: Any, deadline: float) -> ProbeResult:
+    def _final(self, probe: ProbeParams, call: Call, identity: _Identity) -> Call:
+        """The call with the real account in its ARNs (built again only if it was provisional)."""
+        if call.resource.find(PENDING_ACCOUNT) < 0 and not any(PENDING_ACCOUNT in r for r in call.alt_resources):
+            return call
+        return build_call(probe, identity.target())
+
+    def _guarded(self, probe: ProbeParams, call: Call, client: Any, deadline: float,
+                 identity: _Identity) -> ProbeResult:
         def body() -> ProbeResult:
-            return self._execute(probe, call, client, deadline)
+            start = time.monotonic()
+            sent = build_call(probe, identity.target()) if PENDING_ACCOUNT in repr(call.params) else call
+            verdict, attempts = self._execute(sent, client, deadline)
+            return self._result(probe, self._final(probe, sent, identity), verdict, start, attempts)
 
         start = time.monotonic()
         try:
             result = self.hook(probe, body) if self.hook else body()
         except Exception as exc:  # noqa: BLE001 - a bug in one probe must not stop the others
             log.exception("probe %s raised", probe.probe_id)
-            result = self._result(probe, call, Verdict(Outcome.ERROR, type(exc).__name__, str(exc)), start, 1)
+            result = self._result(probe, self._final(probe, call, identity),
+                                  Verdict(Outcome.ERROR, type(exc).__name__, str(exc)), start, 1)
         if self.on_result:
             try:
                 self.on_result(result)
@@ -154,32 +207,38 @@ class Runner:
         t0 = time.monotonic()
         deadline = t0 + self.deadline_s
         started = _now_iso()
-        target, principal, sts_error = resolve_target(self.session, self.region, self.endpoint_url,
-                                                      min(self.settings.probe_timeout_s, self.deadline_s))
-        report = Report(stage=self.stage, started_at=started, principal=principal,
-                        namespace=self.settings.namespace)
+        region = _region(self.session, self.region)
+        provisional = Target(region=region, account=PENDING_ACCOUNT)
+        identity = _Identity(self.session, region, self.endpoint_url,
+                             min(self.settings.probe_timeout_s, self.deadline_s))
         results: dict[int, ProbeResult] = {}
         calls: dict[int, Call] = {}
         for i, probe in enumerate(self.config.probes):
             try:
-                calls[i] = build_call(probe, target)
+                calls[i] = build_call(probe, provisional)
             except Exception as exc:  # noqa: BLE001
                 results[i] = ProbeResult(probe.probe_id, probe.action, "", Outcome.ERROR,
                                          error_code=type(exc).__name__, message=f"could not build the call: {exc}")
         services = {calls[i].service for i in calls}
         try:
-            clients = self._clients(services, target.region)
+            clients = self._clients(services, region)
         except Exception as exc:  # noqa: BLE001 - e.g. a bad endpoint URL: every probe is ERROR
             v = classify_exception(exc)
+            identity.start(None)
             for i, call in calls.items():
-                results[i] = self._result(self.config.probes[i], call, v, time.monotonic(), 0)
-            calls = {}
-            clients = {}
-        if self.sequential or self.settings.max_workers == 1:
+                results[i] = self._result(self.config.probes[i], self._final(self.config.probes[i], call, identity),
+                                          v, time.monotonic(), 0)
+            calls, clients = {}, {}
+        if self.sequential or self.settings.max_workers == 1 or not calls:
+            if not identity.done():
+                identity.start(None)
             for i, call in calls.items():
-                results[i] = self._guarded(self.config.probes[i], call, clients[call.service], deadline)
-        elif calls:
-            self._run_pool(calls, clients, deadline, results)
+                results[i] = self._guarded(self.config.probes[i], call, clients[call.service], deadline, identity)
+        else:
+            self._run_pool(calls, clients, deadline, results, identity)
+        _, principal, sts_error = identity.get() if identity.done() else (provisional, None, "no answer in time")
+        report = Report(stage=self.stage, started_at=started, principal=principal,
+                        namespace=self.settings.namespace)
         report.results = [results[i] for i in sorted(results)]
         report.duration_ms = int((time.monotonic() - t0) * 1000)
         if sts_error and principal is None:
@@ -187,11 +246,13 @@ class Runner:
         return report
 
     def _run_pool(self, calls: dict[int, Call], clients: dict[str, Any], deadline: float,
-                  results: dict[int, ProbeResult]) -> None:
-        pool = ThreadPoolExecutor(max_workers=min(self.settings.max_workers, len(calls)),
+                  results: dict[int, ProbeResult], identity: _Identity) -> None:
+        # One extra worker for the identity call, which runs beside the probes.
+        pool = ThreadPoolExecutor(max_workers=min(self.settings.max_workers, len(calls)) + 1,
                                   thread_name_prefix="probe")
+        identity.start(pool)
         futures: dict[Future[ProbeResult], int] = {
-            pool.submit(self._guarded, self.config.probes[i], call, clients[call.service], deadline): i
+            pool.submit(self._guarded, self.config.probes[i], call, clients[call.service], deadline, identity): i
             for i, call in calls.items()}
         pending = set(futures)
         while pending:
@@ -204,7 +265,10 @@ class Runner:
         for f in pending:  # the deadline passed: report, do not wait
             i = futures[f]
             f.cancel()
-            results[i] = self._result(self.config.probes[i], calls[i], Verdict(
+            probe = self.config.probes[i]
+            call = (self._final(probe, calls[i], identity) if identity.done()
+                    else build_call(probe, Target(region=calls[i].resource.split(":")[3] or "*", account="*")))
+            results[i] = self._result(probe, call, Verdict(
                 Outcome.ERROR, "DeadlineExceeded",
                 f"no answer within the run's deadline ({self.deadline_s:.1f}s)", transient=True),
                 deadline - self.deadline_s, 1)
