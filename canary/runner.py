@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -76,31 +77,30 @@ class _Identity:
     """`sts:GetCallerIdentity`, run beside the probes rather than before them.
 
     Only the report's ARNs need the account; the requests rarely do (a probe whose request names
-    an ARN waits for it). So the identity round trip overlaps the probes instead of delaying them.
+    an ARN waits for it). The calling thread resolves it while the workers probe, so the round trip
+    overlaps the probes, and it keeps the caller's tracing context.
     """
 
     def __init__(self, session: Any, region: str, endpoint_url: str | None, timeout_s: float) -> None:
         self._args = (session, region, endpoint_url, timeout_s)
-        self._future: Future[tuple[Target, str | None, str | None]] | None = None
-        self._value: tuple[Target, str | None, str | None] | None = None
+        self._ready = threading.Event()
+        self._value: tuple[Target, str | None, str | None] = (Target(region=region, account="*"), None, "not resolved")
 
-    def start(self, pool: ThreadPoolExecutor | None) -> None:
-        if pool is None:
+    def resolve(self) -> None:
+        try:
             self._value = resolve_target(*self._args)
-        else:
-            self._future = pool.submit(resolve_target, *self._args)
+        finally:
+            self._ready.set()
 
     def get(self) -> tuple[Target, str | None, str | None]:
-        if self._value is None:
-            assert self._future is not None
-            self._value = self._future.result()
+        self._ready.wait()
         return self._value
 
     def target(self) -> Target:
         return self.get()[0]
 
     def done(self) -> bool:
-        return self._value is not None or (self._future is not None and self._future.done())
+        return self._ready.is_set()
 
 
 class Runner:
@@ -224,14 +224,14 @@ class Runner:
             clients = self._clients(services, region)
         except Exception as exc:  # noqa: BLE001 - e.g. a bad endpoint URL: every probe is ERROR
             v = classify_exception(exc)
-            identity.start(None)
+            identity.resolve()
             for i, call in calls.items():
                 results[i] = self._result(self.config.probes[i], self._final(self.config.probes[i], call, identity),
                                           v, time.monotonic(), 0)
             calls, clients = {}, {}
         if self.sequential or self.settings.max_workers == 1 or not calls:
             if not identity.done():
-                identity.start(None)
+                identity.resolve()
             for i, call in calls.items():
                 results[i] = self._guarded(self.config.probes[i], call, clients[call.service], deadline, identity)
         else:
@@ -247,13 +247,12 @@ class Runner:
 
     def _run_pool(self, calls: dict[int, Call], clients: dict[str, Any], deadline: float,
                   results: dict[int, ProbeResult], identity: _Identity) -> None:
-        # One extra worker for the identity call, which runs beside the probes.
-        pool = ThreadPoolExecutor(max_workers=min(self.settings.max_workers, len(calls)) + 1,
+        pool = ThreadPoolExecutor(max_workers=min(self.settings.max_workers, len(calls)),
                                   thread_name_prefix="probe")
-        identity.start(pool)
         futures: dict[Future[ProbeResult], int] = {
             pool.submit(self._guarded, self.config.probes[i], call, clients[call.service], deadline, identity): i
             for i, call in calls.items()}
+        identity.resolve()  # here, while the workers probe
         pending = set(futures)
         while pending:
             remaining = deadline - time.monotonic()
