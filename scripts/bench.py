@@ -488,7 +488,9 @@ def fig_imports(rounds: int) -> list[Figure]:
               f"{ms(min(walls[label])):>11}   {ratio:5.2f}" + (f"   ({note})" if note else ""))
         if label.startswith("boto3"):
             continue
-        is_handler = not label.startswith(("CLI", "first run"))
+        # Judged: what a cold invocation really loads (the handler module imports boto3 lazily, so its
+        # own import is cheap; the first run is the honest cold-start figure). The rest are reported.
+        is_handler = label.startswith("first run")
         fig = Figure(3, f"cold import {label} / boto3", ratio=ratio,
                      target="<= 1.5" if is_handler else "report", note=note,
                      raw={"best_ms": best * 1000, "boto3_best_ms": ref * 1000})
