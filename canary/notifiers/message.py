@@ -305,7 +305,10 @@ def render_for_demo(report_dict: Mapping[str, Any], stage: str) -> dict[str, Any
                    if isinstance(r, Mapping) and str(r.get("resource", "")).count(":") >= 5
                    and str(r.get("resource", "")).split(":")[3]), "us-east-1")
     metric = KINDS[kind][0]
-    name = f"permission-canary-{stage}{KINDS[kind][1]}"
+    from canary.alarms import ALARMS, alarm_name
+
+    spec = next(a for a in ALARMS if a.key == kind)
+    name = alarm_name(spec, stage, "PermissionCanary")  # the name `template`/`provision` give it
     alarm = Alarm(name=name, state="ALARM", old_state="OK", kind=kind, metric=metric, stage=stage,
                   namespace="PermissionCanary", region=region, account=account,
                   changed_at=str(report_dict.get("started_at") or "") or None,

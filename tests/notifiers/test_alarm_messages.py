@@ -76,7 +76,7 @@ def test_alarm_with_one_denied_probe_lists_it_with_the_statement_to_add(
     group = "/aws/lambda/" + unique("canary")
     report = report_with([failing_result(1)])
     put_lines(emu, group, (2, report_line(report)))
-    result = handle_sns_alarm(alarm_json(), subject="ALARM: permission-canary-dev-denied",
+    result = handle_sns_alarm(alarm_json(), subject="ALARM: PermissionCanary-dev-denied",
                               env=env_for(emu, hook_url, group), session=emu.session())
     assert (result["posted"], result["attempts"], result["details"]) == (True, 1, "report")
     payload = posted(slack_ok)[0]
@@ -89,7 +89,7 @@ def test_alarm_with_one_denied_probe_lists_it_with_the_statement_to_add(
     code = probe.split("```")[1]
     assert json.loads(code) == report["results"][0]["remediation"]
     links = texts(payload)[-1]
-    assert "#alarmsV2:alarm/permission-canary-dev-denied|CloudWatch alarm>" in links
+    assert "#alarmsV2:alarm/PermissionCanary-dev-denied|CloudWatch alarm>" in links
     assert "#logsV2:log-groups/log-group/$252Faws$252Flambda$252F" in links
     assert "dynamodb:UpdateItem" in payload["text"]
     assert_never_leaked(result, url=hook_url)
@@ -163,7 +163,7 @@ def test_alarm_still_goes_out_when_the_log_group_does_not_exist(
     assert (result["posted"], result["details"]) == (True, "unavailable")
     summary = texts(posted(slack_ok)[0])[1]
     assert "Details unavailable" in summary and "ResourceNotFoundException" in summary
-    assert "permission-canary-dev-denied" in summary and "Threshold Crossed" in summary
+    assert "PermissionCanary-dev-denied" in summary and "Threshold Crossed" in summary
 
 
 def test_alarm_still_goes_out_when_the_slack_role_may_not_read_logs(

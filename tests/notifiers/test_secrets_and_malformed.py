@@ -103,8 +103,8 @@ def test_redact_removes_remembered_urls_their_paths_and_any_slack_hook_path() ->
     ("", "empty"),
     ("[1, 2]", "not an object"),
     ('{"NewStateValue": "ALARM"}', "no AlarmName"),
-    ('{"AlarmName": "permission-canary-dev-denied"}', "no NewStateValue"),
-    ('{"AlarmName": "permission-canary-dev-denied", "NewStateValue": "FIRING"}', "unknown NewStateValue 'FIRING'"),
+    ('{"AlarmName": "PermissionCanary-dev-denied"}', "no NewStateValue"),
+    ('{"AlarmName": "PermissionCanary-dev-denied", "NewStateValue": "FIRING"}', "unknown NewStateValue 'FIRING'"),
     ('{"Records": [{"Sns": {"Message": "{oops"}}]}', "not JSON"),
 ])
 def test_malformed_message_is_logged_and_acknowledged(
