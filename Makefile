@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "Installing chalice-permission-canary and its pinned dependencies into $(VENV) (first time: about a minute)..."
+	@$(BIN)/python -m pip install -qq -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)

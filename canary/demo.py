@@ -69,7 +69,7 @@ class _Out:
         """Print prose; single newlines join (rich wraps to the terminal), bullet lines stay lines."""
         import re
 
-        self.c.print(re.sub(r"\n(?!- |\n)", " ", text), highlight=False)
+        self.c.print(re.sub(r"(?<=[^\n])\n(?!\n|- )", " ", text), highlight=False)
 
     def json(self, data: Any) -> None:
         from rich.syntax import Syntax
@@ -175,7 +175,7 @@ def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
         if denied != EXPECTED_DENIED:
             failures.append(f"first run denied {sorted(denied)}, expected {sorted(EXPECTED_DENIED)}")
 
-        out.section(4, "What CloudWatch receives (Embedded Metric Format, printed to the Lambda's log)")
+        out.section(4, "What CloudWatch receives (EMF lines in the Lambda's log)")
         for rec in _emf_lines(report, config.settings):
             con.print(json.dumps(rec, separators=(",", ":")), soft_wrap=True, highlight=False)
         out.say(f"ProbesDenied = {report.denied}: the [bold]denied[/bold] alarm (ProbesDenied Maximum >= 1 over one "
@@ -239,12 +239,13 @@ def _slack_preview(out: _Out, report: dict[str, Any]) -> None:
         except ImportError:
             return
     payload = render_for_demo(report, STAGE)
-    out.say("\nThe Slack message this alarm produces (Block Kit; `permission-canary notify --dry-run` renders it too):")
-    out.say(payload.get("text", ""))
-    for block in payload.get("blocks", []):
-        text = block.get("text")
-        if isinstance(text, dict) and text.get("text"):
-            out.say("  " + text["text"].replace("\n", "\n  "))
+    out.say("\nThe Slack message this alarm produces (Block Kit, shown as text; "
+            "`permission-canary notify --dry-run` prints the JSON):")
+    from rich.panel import Panel
+
+    parts = [block["text"]["text"] for block in payload.get("blocks", [])
+             if isinstance(block.get("text"), dict) and block["text"].get("text")]
+    out.c.print(Panel("\n\n".join(parts), title="#oncall", title_align="left", expand=False), highlight=False)
 
 
 def _offline_check(out: _Out, work: Path, failures: list[str]) -> None:
