@@ -35,6 +35,17 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Who the credentials belong to cannot change while the access key stays the same, so a warm Lambda
+# container (or any long-lived process) asks STS once per key, not once per run.
+_IDENTITY_CACHE: dict[tuple[str, str, str | None], tuple[Target, str | None, str | None]] = {}
+
+
+def _identity_key(session: Any, region: str, endpoint_url: str | None) -> tuple[str, str, str | None] | None:
+    creds = session.get_credentials()
+    access_key = getattr(creds, "access_key", None) if creds is not None else None
+    return (access_key, region, endpoint_url) if access_key else None
+
+
 def resolve_target(session: Any, region: str | None = None, endpoint_url: str | None = None,
                    timeout_s: float = 5.0) -> tuple[Target, str | None, str | None]:
     """Account and region to build ARNs with, the caller's ARN, and why STS failed (if it did).
@@ -51,10 +62,16 @@ def resolve_target(session: Any, region: str | None = None, endpoint_url: str | 
         raise ConfigError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region")
     cfg = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 2})
     try:
+        key = _identity_key(session, reg, endpoint_url)
+        if key is not None and key in _IDENTITY_CACHE:
+            return _IDENTITY_CACHE[key]
         sts = session.client("sts", region_name=reg, endpoint_url=endpoint_url, config=cfg)
         ident = sts.get_caller_identity()
         partition = str(ident["Arn"]).split(":")[1]
-        return Target(region=reg, account=ident["Account"], partition=partition), ident["Arn"], None
+        found = (Target(region=reg, account=ident["Account"], partition=partition), str(ident["Arn"]), None)
+        if key is not None:
+            _IDENTITY_CACHE[key] = found
+        return found
     except Exception as exc:  # noqa: BLE001 - any failure here only degrades the ARNs
         v = classify_exception(exc)
         log.warning("sts:GetCallerIdentity failed (%s); ARNs will use account '*'", v.error_code)

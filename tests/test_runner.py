@@ -206,3 +206,22 @@ def test_remediation_grants_the_action_aws_named_when_it_is_not_the_probes_own()
                        time.monotonic(), 1)
     assert r.remediation == {"Effect": "Allow", "Action": "kms:Decrypt",
                              "Resource": "arn:aws:kms:us-east-1:123456789012:key/k-1"}
+
+
+def test_the_caller_identity_is_asked_once_per_access_key(emu, assume_role, table):
+    creds = assume_role(allow("dynamodb:GetItem"))
+    session = emu.session(creds)
+    made: list[str] = []
+    original = session.client
+
+    def counting_client(name, *a, **kw):
+        made.append(name)
+        return original(name, *a, **kw)
+
+    session.client = counting_client  # counts calls on a real session; the clients stay real
+    config = cfg({"action": "dynamodb:GetItem", "table": table, "key": KEY})
+    first = run(config, session, endpoint_url=emu.url)
+    second = run(config, session, endpoint_url=emu.url)
+    assert made.count("sts") == 1
+    assert first.principal == second.principal and ":assumed-role/" in (second.principal or "")
+    assert first.results[0].resource == second.results[0].resource
