@@ -133,14 +133,13 @@ def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bo
     click.echo(f"retries {'0 on ' + function if function else 'not set yet (no deployed permission_canary; run provision again after chalice deploy)'}")
     if no_sentinels:
         return
-    try:
-        from canary.sentinels import provision_sentinels
-    except ImportError:
-        click.echo("sentinels: skipped (this version has no canary.sentinels)")
-        return
+    from canary.sentinels import SentinelError, provision_sentinels
+
     try:
         for line in provision_sentinels(checked.config, session):
             click.echo(f"sentinel {line}")
+    except SentinelError as exc:  # AWS refused or failed: an error, not a usage problem
+        _fail(f"sentinels: {exc}", 3)
     except CanaryError:
         raise
     except Exception as exc:  # noqa: BLE001

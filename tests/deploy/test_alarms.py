@@ -80,3 +80,19 @@ def test_template_command_refuses_a_broken_stage_with_exit_2(tmp_path: Path) -> 
                        capture_output=True, text=True, env=subprocess_env())
     assert r.returncode == 2
     assert "probe config for stage 'dev' not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_provision_exits_3_when_aws_cannot_create_a_sentinel(emu: Emulator, tmp_path: Path) -> None:
+    """A sentinel in a bucket that does not exist: AWS says no, which is an error (3), not usage (2)."""
+    import json
+
+    project = copy_project(tmp_path / "project", share_cache=False)
+    cfg_path = project / "chalicelib" / "canary-prod.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["probes"].append({"id": "uploads-get", "action": "s3:GetObject", "bucket": "no-such-bucket-for-canary",
+                          "prefix": "u/"})
+    cfg_path.write_text(json.dumps(cfg))
+    r = subprocess.run([str(BIN / "permission-canary"), "provision", "--stage", "prod", "--project-dir",
+                        str(project)], capture_output=True, text=True, env=subprocess_env(**emu.env()), timeout=60)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "sentinels:" in r.stderr and "no-such-bucket-for-canary" in r.stderr and "Traceback" not in r.stderr
