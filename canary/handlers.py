@@ -101,6 +101,24 @@ def _log_report(report: dict[str, Any]) -> None:
     _emit(report_line(report))
 
 
+_SESSIONS: dict[tuple[str | None, ...], Any] = {}
+_SESSION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
+def _session() -> Any:
+    """One boto3 session per container: warm runs reuse its loaded service models and credentials.
+
+    Keyed on the environment a session reads, so a changed environment gets a fresh one.
+    """
+    key = tuple(os.environ.get(k) for k in _SESSION_ENV)
+    if key not in _SESSIONS:
+        import boto3
+
+        _SESSIONS.clear()
+        _SESSIONS[key] = boto3.Session()
+    return _SESSIONS[key]
+
+
 def _run(context: Any, probes: list[str] | None, publish: bool) -> dict[str, Any]:
     env = os.environ
     stage = _stage(env)
@@ -125,7 +143,8 @@ def _run(context: Any, probes: list[str] | None, publish: bool) -> dict[str, Any
         deadline = run_deadline(config.settings.deadline_s, _remaining_ms(context))
         try:
             with traced_run(stage, env) as xray:
-                report = run(config, stage=stage, deadline_s=deadline, hook=xray.hook if xray else None)
+                report = run(config, _session(), stage=stage, deadline_s=deadline,
+                             hook=xray.hook if xray else None)
                 if xray is not None:
                     xray.summary = report.to_dict()["summary"]  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - a canary that crashes publishes nothing; report it instead

@@ -18,6 +18,19 @@ from tests.conftest import allow, deny
 KEY = {"pk": "__permission_canary__"}
 
 
+def count_clients(session) -> list[str]:
+    """Record each client the session makes; the clients themselves stay real."""
+    made: list[str] = []
+    original = session.client
+
+    def counting_client(name, *a, **kw):
+        made.append(name)
+        return original(name, *a, **kw)
+
+    session.client = counting_client
+    return made
+
+
 def cfg(*probes: dict[str, Any], **settings: Any):
     return parse_config({**settings, "probes": list(probes)}, env={})
 
@@ -172,14 +185,7 @@ def test_probes_that_outlive_the_deadline_are_reported_not_awaited(emu, assume_r
 def test_clients_are_created_once_per_service(emu, assume_role, table):
     creds = assume_role(allow("dynamodb:GetItem", "dynamodb:DescribeTable"))
     session = emu.session(creds)
-    made: list[str] = []
-    original = session.client
-
-    def counting_client(name, *a, **kw):
-        made.append(name)
-        return original(name, *a, **kw)
-
-    session.client = counting_client  # counts calls on a real session; the clients stay real
+    made = count_clients(session)
     config = cfg(*({"id": f"p{i}", "action": "dynamodb:GetItem", "table": table, "key": KEY} for i in range(6)),
                  {"action": "dynamodb:DescribeTable", "table": table})
     report = run(config, session, endpoint_url=emu.url)
@@ -211,14 +217,7 @@ def test_remediation_grants_the_action_aws_named_when_it_is_not_the_probes_own()
 def test_the_caller_identity_is_asked_once_per_access_key(emu, assume_role, table):
     creds = assume_role(allow("dynamodb:GetItem"))
     session = emu.session(creds)
-    made: list[str] = []
-    original = session.client
-
-    def counting_client(name, *a, **kw):
-        made.append(name)
-        return original(name, *a, **kw)
-
-    session.client = counting_client  # counts calls on a real session; the clients stay real
+    made = count_clients(session)
     config = cfg({"action": "dynamodb:GetItem", "table": table, "key": KEY})
     first = run(config, session, endpoint_url=emu.url)
     second = run(config, session, endpoint_url=emu.url)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Call", "Target", "ProbeParams", "ProbeType", "PROBES", "register", "build_call", "probe_resources"]
+__all__ = ["Call", "Target", "ProbeParams", "ProbeType", "PROBES", "register", "build_call", "probe_resources", "sentinel_only"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ def register(action: str, params: type[P], *, services: tuple[str, ...]) -> Call
         return fn
 
     return deco
+
+
+def sentinel_only(data: Any, real: str, sentinel: str, why: str) -> Any:
+    """Refuse a probe config naming the API's own resource (`real`) where only a sentinel is harmless."""
+    if isinstance(data, dict) and real in data and sentinel not in data:
+        raise ValueError(why)
+    return data
 
 
 def build_call(params: ProbeParams, target: Target) -> Call:

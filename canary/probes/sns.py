@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, register, sentinel_only
 
 __all__ = ["SnsSentinelProbe", "MESSAGE", "SUBJECT"]
 
@@ -31,11 +31,10 @@ class SnsSentinelProbe(ProbeParams):
     @model_validator(mode="before")
     @classmethod
     def _never_the_api_topic(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "topic" in data and "sentinel_topic" not in data:
-            raise ValueError("sns:Publish publishes only to a sentinel topic (a message on the API's topic would "
+        return sentinel_only(data, "topic", "sentinel_topic",
+                             "sns:Publish publishes only to a sentinel topic (a message on the API's topic would "
                              "reach its subscribers): name it in 'sentinel_topic' and create it with "
                              "`permission-canary provision`")
-        return data
 
     @field_validator("sentinel_topic")
     @classmethod

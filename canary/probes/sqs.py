@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, register, sentinel_only
 
 __all__ = ["SqsSentinelProbe", "SqsQueueProbe", "queue_url", "MESSAGE_BODY", "RETENTION_S"]
 
@@ -50,11 +50,10 @@ class SqsSentinelProbe(ProbeParams):
     @model_validator(mode="before")
     @classmethod
     def _never_the_api_queue(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "queue" in data and "sentinel_queue" not in data:
-            raise ValueError("sqs:SendMessage sends only to a sentinel queue (a message on the API's queue would "
+        return sentinel_only(data, "queue", "sentinel_queue",
+                             "sqs:SendMessage sends only to a sentinel queue (a message on the API's queue would "
                              "reach its workers): name it in 'sentinel_queue' and create it with `permission-canary "
                              "provision`; 'queue' belongs to sqs:GetQueueAttributes")
-        return data
 
     @field_validator("sentinel_queue")
     @classmethod

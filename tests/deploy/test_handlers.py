@@ -209,3 +209,13 @@ def test_a_run_that_cannot_start_still_publishes_an_error(project: Path, monkeyp
     (report,) = [x["report"] for x in lines if x.get("event") == "permission_canary_report"]
     assert report["results"][0]["id"] == "run" and "no AWS region" in report["results"][0]["message"]
     assert [x["ProbesErrored"] for x in lines if "_aws" in x] == [1]
+
+
+def test_warm_runs_reuse_one_session_until_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from canary import handlers
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    first = handlers._session()
+    assert handlers._session() is first and first.region_name == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert handlers._session() is not first and handlers._session().region_name == "eu-central-1"
