@@ -214,8 +214,8 @@ def test_a_run_that_cannot_start_still_publishes_an_error(project: Path, monkeyp
 def test_warm_runs_reuse_one_session_until_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     from canary import handlers
 
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # what boto3's Session reads (Lambda sets it)
     first = handlers._session()
     assert handlers._session() is first and first.region_name == "eu-west-1"
-    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     assert handlers._session() is not first and handlers._session().region_name == "eu-central-1"
