@@ -205,11 +205,13 @@ def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
         emu.stop()
 
     out.section(7, "Next steps")
-    out.say("- Try it on your own policy, offline:  permission-canary check-policy --stage dev\n"
-            "- Find what your code calls:           permission-canary discover .\n"
-            "- Deploy the canary with your API's role: see README \"Deploy standalone\" / \"Embed in your API\"\n"
-            "- Gate your deploys:                   scripts/deploy dev  (chalice deploy, provision, then invoke)\n"
-            f"- Demo files: {work}")
+    out.say("Try it yourself:\n"
+            f"- The same offline check on the demo's files: STAGE=dev permission-canary check-policy "
+            f"--config {work / 'canary.json'} --policy {work / 'policy-dev.json'} --region {REGION} --account {ACCOUNT}\n"
+            "- On your API project:  permission-canary check-policy --stage dev   and   "
+            "permission-canary discover . --check --stage dev\n"
+            "- Deploy the canary with your API's role: README \"Deploy standalone\" or \"Embed in your API\"\n"
+            "- Gate your deploys: scripts/deploy dev (provision, chalice deploy, then the invoke gate)")
     if failures:
         con.print("[bold red]The demo did not play out as expected:[/bold red]")
         for f in failures:
@@ -267,7 +269,8 @@ def _offline_check(out: _Out, work: Path, failures: list[str]) -> None:
             failures.append("check-policy did not flag exactly the denied probes on the shipped policy")
         if name == "policy-dev.fixed.json" and bad:
             failures.append("check-policy still flags probes on the fixed policy")
-    out.say("Run it in CI:  permission-canary check-policy --stage dev   (exit 1 on a gap)")
+    out.say("In CI, on a project whose stage deploys a policy file: permission-canary check-policy --stage dev "
+            "(exit 1 on a gap).")
 
 
 def _verdict(v: Any) -> str:
