@@ -120,7 +120,7 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        raw, files = analyze(root)
+        raw, files = analyze(root, env)
         findings = findings_for(raw, env, region=region, account=account, partition=partition)
     finally:
         if enabled:

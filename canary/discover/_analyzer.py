@@ -14,7 +14,7 @@ import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from canary.discover import _models as models
 from canary.discover._tables import ARN_TEMPLATES, INJECTED, TRANSACT_WRITE
@@ -61,10 +61,11 @@ class RawCall:
     line: int
     service: str
     operation: str
-    params: tuple[tuple[str, StrV], ...] = ()
+    params: tuple[tuple[str, tuple[StrV, ...]], ...] = ()  # API parameter -> its alternatives (sorted, >= 1)
     key_names: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()  # set only where the action depends on the request (TransactWriteItems)
     via: str = ""                  # how the call was written, e.g. "Table.update_item"
+    not_in_stage: str | None = None  # why the stage never runs this call; None when it may run
 
 
 @dataclass(eq=False)
@@ -1149,13 +1150,13 @@ class Analyzer:
         if service == "dynamodb" and operation == "TransactWriteItems":
             actions = self._transact_actions(by_name.get("TransactItems"))
         names = sorted(params)
-        for combo in itertools.islice(itertools.product(*(params[n] for n in names)), MAX_VALUES):
-            call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
-                           params=tuple(zip(names, combo)), key_names=key_names, actions=actions, via=label)
-            key = (call.file, call.line, node.col_offset, service, operation, call.params)
-            self.calls.setdefault(key, call)
-            if self.frames:
-                self.frames[-1].calls[key] = call
+        call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
+                       params=tuple((n, tuple(sorted(set(params[n]), key=repr))) for n in names),
+                       key_names=key_names, actions=actions, via=label)
+        key = (call.file, call.line, node.col_offset, service, operation, call.params)
+        self.calls.setdefault(key, call)
+        if self.frames:
+            self.frames[-1].calls[key] = call
 
     @staticmethod
     def _transact_actions(node: ast.expr | None) -> tuple[str, ...]:
@@ -1176,8 +1177,11 @@ def _xform(name: str) -> str:
     return str(xform_name(name))
 
 
-def analyze(root: Path) -> tuple[list[RawCall], list[str]]:
-    """Every AWS call the project at `root` makes, as far as the source shows, and the files read."""
+def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawCall], list[str]]:
+    """Every AWS call the project at `root` makes, as far as the source shows, and the files read.
+
+    `env` is the stage's environment (empty when no stage is chosen).
+    """
     modules = project_files(root)
     calls = Analyzer(modules).run()
     return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),

@@ -8,6 +8,7 @@ can say exactly what could not be resolved.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Mapping
 
@@ -92,15 +93,20 @@ def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = 
     seen: set[tuple[str, str, str, int]] = set()
     for call in calls:
         prefix = models.iam_prefix(call.service)
-        params = dict(call.params)
-        arn, check, unresolved = _arn(prefix, call.service, call.operation, params, env, region, account, partition)
-        actions = call.actions or models.iam_actions(call.service, call.operation)
-        for action in actions:
-            key = (action, arn, call.file, call.line)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Finding(action=action, resource=arn, check_resources=check, unresolved=unresolved,
-                               file=call.file, line=call.line, service=call.service, operation=call.operation,
-                               via=call.via, params=call.params, key_names=call.key_names))
+        names = [n for n, _ in call.params]
+        # one finding per combination of alternatives (interim, until the verdicts read alternatives)
+        for combo in itertools.product(*(alts for _, alts in call.params)):
+            params = dict(zip(names, combo))
+            arn, check, unresolved = _arn(prefix, call.service, call.operation, params, env, region, account,
+                                          partition)
+            actions = call.actions or models.iam_actions(call.service, call.operation)
+            for action in actions:
+                key = (action, arn, call.file, call.line)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(Finding(action=action, resource=arn, check_resources=check, unresolved=unresolved,
+                                   file=call.file, line=call.line, service=call.service,
+                                   operation=call.operation, via=call.via, params=tuple(zip(names, combo)),
+                                   key_names=call.key_names))
     return out
