@@ -16,12 +16,13 @@ from typing import Any
 from canary.errors import CanaryError
 from canary.policy.evaluate import (CONDITIONAL, EXPLICITLY_DENIED, GRANTED, NOT_GRANTED, CompiledPolicy, Decision,
                                     compile_policy, evaluate)
+from canary.policy.decide import UNRESOLVED, decide
 from canary.policy.lint import LintWarning, lint
 from canary.policy.stage import StagePolicy, StagePolicyError, stage_policy
 
 __all__ = ["evaluate", "Decision", "compile_policy", "CompiledPolicy", "check_config", "ProbeVerdict",
            "load_policy", "lint", "LintWarning", "PolicyError", "stage_policy", "StagePolicy", "StagePolicyError",
-           "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL"]
+           "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL", "UNRESOLVED", "decide"]
 
 
 class PolicyError(CanaryError):
@@ -44,7 +45,12 @@ class ProbeVerdict:
 
 
 def check_config(config: Any, policy: Any, target: Any = None) -> list[ProbeVerdict]:
-    """Evaluate every probe of a validated config against `policy`, with ARNs built for `target`."""
+    """Decide every probe of a validated config against `policy`, with ARNs built for `target`.
+
+    The probe's ARNs are alternatives IAM accepts either of (an SES address or its domain), decided by
+    the same procedure as `discover --check`.
+    """
+    from canary.policy.pattern import AnyOf
     from canary.probes import ANY_TARGET, probe_resources
 
     compiled = compile_policy(policy)
@@ -52,8 +58,9 @@ def check_config(config: Any, policy: Any, target: Any = None) -> list[ProbeVerd
     out = []
     for params in config.probes:
         resources = tuple(probe_resources(params, tgt))
+        candidates = (AnyOf(tuple((r,) for r in resources)),) if resources else ()
         out.append(ProbeVerdict(params.probe_id, params.action, resources,
-                                evaluate(compiled, params.action, resources)))
+                                decide(compiled, params.action, candidates)))
     return out
 
 

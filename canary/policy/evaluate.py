@@ -46,6 +46,8 @@ class Decision:
     statement: str | None   # Sid, or "Statement[3]" (index) of the deciding statement
     condition_keys: tuple[str, ...] = ()
     reason: str = ""        # one readable sentence
+    covering: tuple[str, ...] = ()  # UNRESOLVED: statements that cover some of the values
+    candidates: tuple[tuple[str, str], ...] = ()  # (candidate as shown, its own verdict), from `decide`
 
 
 # --- patterns ------------------------------------------------------------------------------------
@@ -173,6 +175,7 @@ class Statement:
     condition_keys: tuple[str, ...]
     conditional: bool
     prefixes: frozenset[str | None] = frozenset()
+    resource_globs: tuple[str, ...] = ()  # Resource/NotResource entries, policy variables read as `*`
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
     def matches_action(self, action_lc: str) -> bool:
@@ -229,9 +232,11 @@ def _compile_statement(stmt: Any, label: str, variables: bool) -> Statement:
     res_texts = tuple(str(r) for r in _as_list(stmt.get("NotResource" if has_not_res else "Resource")))
     exact_arns: set[str] = set()
     rxs: list[re.Pattern[str]] = []
+    globs: list[str] = []
     for r in res_texts:
         if variables and "${" in r:
             r = _substitute_variables(r, var_keys)
+        globs.append(r)
         exact = _literal_keys(r) if "\x00" not in r and "\x01" not in r else None
         if exact is not None:
             exact_arns.update(exact)
@@ -247,7 +252,8 @@ def _compile_statement(stmt: Any, label: str, variables: bool) -> Statement:
         action_names=literals, action_rx=action_rx, action_texts=action_texts,
         not_resource=has_not_res, resource_literals=frozenset(exact_arns), resource_rxs=tuple(rxs),
         resource_texts=res_texts,
-        condition_keys=tuple(keys), conditional=conditional, prefixes=frozenset(prefixes), raw=stmt)
+        condition_keys=tuple(keys), conditional=conditional, prefixes=frozenset(prefixes),
+        resource_globs=tuple(globs), raw=stmt)
 
 
 def _documents(policy: Any) -> list[tuple[int | None, dict[str, Any] | None, list[Any]]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["Hole", "Pattern", "Candidates", "literal", "is_literal", "render"]
+__all__ = ["Hole", "Pattern", "Candidates", "AnyOf", "literal", "is_literal", "render"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,14 @@ def is_literal(pattern: Pattern) -> bool:
 def render(pattern: Pattern, marker: str = "?") -> str:
     """The pattern as text, `marker` standing for each hole (for tables and messages, never for policies)."""
     return "".join(p if isinstance(p, str) else marker for p in pattern)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """One request that IAM authorizes against whichever of several resources the policy names.
+
+    SES authorizes a send from `a@example.com` on that address's identity or on its domain's; a
+    probe's resources are read this way too. Granting one member grants the request.
+    """
+
+    patterns: tuple[Pattern, ...]
