@@ -1,0 +1,306 @@
+"""Pass 3, calls: recognise boto3 API calls on the values the interpreter tracks, and record them.
+
+A client method (`s3.put_object`), a resource action (`table.update_item`), a collection
+(`bucket.objects.filter`), a paginator or a batch writer becomes a `RawCall` with the API
+parameters that name its resource (`TableName`, `Bucket`, `Key`, ...), each with every string value
+that can reach it. boto3's own resource models say which identifiers fill which parameters.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from canary.discover import _models as models
+from canary.discover._tables import ARN_TEMPLATES, INJECTED, TRANSACT_WRITE
+from canary.discover._values import BatchWriterV, ClientV, CollectionV, MethodV, PaginatorV, ResourceV, StrV, Value
+
+if TYPE_CHECKING:
+    from canary.discover._parse import Scope
+
+__all__ = ["RawCall", "Calls", "resource_index", "identifiers", "xform"]
+
+Vals = frozenset[Value]
+EMPTY: Vals = frozenset()
+MAX_VALUES = 12
+_RESOURCE_PARAMS = frozenset(p for temps in ARN_TEMPLATES.values() for names, _ in temps for p in names)
+_COLLECTION_METHODS = frozenset({"all", "filter", "limit", "page_size", "pages"})
+
+
+@dataclass(frozen=True)
+class RawCall:
+    """One AWS API call found in the source, before it is mapped to IAM."""
+
+    file: str
+    line: int
+    service: str
+    operation: str
+    params: tuple[tuple[str, tuple[StrV, ...]], ...] = ()  # API parameter -> its alternatives (sorted, >= 1)
+    key_names: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # set only where the action depends on the request (TransactWriteItems)
+    via: str = ""                  # how the call was written, e.g. "Table.update_item"
+    not_in_stage: str | None = None  # why the stage never runs this call; None when it may run
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resource models, indexed by the Python names boto3 gives their parts
+
+@functools.lru_cache(maxsize=None)
+def resource_index(service: str, rtype: str) -> dict[str, tuple[str, Any]]:
+    """method/attribute name -> (kind, definition) for a boto3 resource type ("" = service resource)."""
+    from botocore import xform_name
+
+    model = models.resource_model(service)
+    if model is None:
+        return {}
+    resources = model.get("resources", {})
+    defn = model.get("service", {}) if not rtype else resources.get(rtype, {})
+    index: dict[str, tuple[str, Any]] = {}
+    has = dict(defn.get("has", {}))
+    if not rtype:  # boto3 gives the service resource a factory for every resource type
+        named = {h.get("resource", {}).get("type") for h in has.values()}
+        for name, rdef in resources.items():
+            if name not in named:
+                has[name] = {"resource": {"type": name, "identifiers": [
+                    {"target": i["name"], "source": "input"} for i in rdef.get("identifiers", [])]}}
+    for name, spec in has.items():
+        index[name] = ("has", spec)
+    for name, spec in defn.get("actions", {}).items():
+        index[xform_name(name)] = ("action", spec)
+    for name, spec in defn.get("hasMany", {}).items():
+        index[xform_name(name)] = ("collection", (name, spec))
+    if "load" in defn:
+        index["load"] = index["reload"] = ("action", defn["load"])
+    return index
+
+
+def identifiers(service: str, rtype: str) -> list[str]:
+    model = models.resource_model(service) or {}
+    return [i["name"] for i in model.get("resources", {}).get(rtype, {}).get("identifiers", [])]
+
+
+def _batch_actions(service: str, rtype: str) -> dict[str, Any]:
+    from botocore import xform_name
+
+    model = models.resource_model(service) or {}
+    acts = model.get("resources", {}).get(rtype, {}).get("batchActions", {})
+    return {xform_name(k): v for k, v in acts.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def xform(name: str) -> str:
+    from botocore import xform_name
+
+    return str(xform_name(name))
+
+
+class Calls:
+    """The boto3 half of the interpreter (mixed into `Analyzer`)."""
+
+    # -- boto3 methods ---------------------------------------------------------------------------
+
+    def _boto_method(self, m: MethodV, args: list[Vals], kwargs: dict[str, Vals], node: ast.Call,
+                     scope: Scope) -> Vals:
+        obj = m.obj
+        if isinstance(obj, ClientV):
+            if m.name == "get_paginator":
+                ops = [models.method_operation(obj.service, n.literal) for n in (args[0] if args else EMPTY)
+                       if isinstance(n, StrV) and n.literal]
+                return frozenset(PaginatorV(obj.service, op) for op in ops if op)
+            op = models.method_operation(obj.service, m.name)
+            if op is not None:
+                self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}")
+                return EMPTY
+            injected = INJECTED.get((obj.service, "client"), {}).get(m.name)
+            if injected is not None:
+                kw = self._positional(injected[1], args, kwargs)
+                for op in injected[0]:
+                    self._record(node, scope, obj.service, op, {}, kw, f"{obj.service}.{m.name}", injected[1])
+            return EMPTY
+        if isinstance(obj, PaginatorV):
+            if m.name == "paginate":
+                self._record(node, scope, obj.service, obj.operation, {}, kwargs, f"{obj.service} paginator")
+            return EMPTY
+        if isinstance(obj, BatchWriterV):
+            if m.name in ("put_item", "delete_item"):
+                fixed = {"TableName": obj.table.ids[0]} if obj.table.ids and obj.table.ids[0] else {}
+                self._record(node, scope, "dynamodb", "BatchWriteItem", fixed, {}, f"batch_writer.{m.name}")
+            return EMPTY
+        if isinstance(obj, CollectionV):
+            return self._collection_method(obj, m.name, kwargs, node, scope)
+        if isinstance(obj, ResourceV):
+            return self._resource_method(obj, m.name, args, kwargs, node, scope)
+        return EMPTY
+
+    @staticmethod
+    def _positional(names: tuple[str, ...], args: list[Vals], kwargs: dict[str, Vals]) -> dict[str, Vals]:
+        """Name the positional arguments of a hand-written boto3 method after the API parameters they fill."""
+        out = dict(kwargs)
+        for name, vals in zip(names, args):
+            out.setdefault(name, vals)
+        return out
+
+    def _collection_method(self, coll: CollectionV, name: str, kwargs: dict[str, Vals], node: ast.Call,
+                           scope: Scope) -> Vals:
+        parent = coll.parent
+        kind = resource_index(parent.service, parent.rtype).get(xform(coll.name))
+        if kind is None:
+            return EMPTY
+        spec = kind[1][1]
+        label = f"{parent.rtype or parent.service}.{xform(coll.name)}.{name}"
+        if name in _COLLECTION_METHODS:
+            request = spec.get("request", {})
+            self._record_request(node, scope, parent, request, kwargs, label)
+            return frozenset({coll})
+        rtype = spec.get("resource", {}).get("type", "")
+        batch = _batch_actions(parent.service, rtype).get(name)
+        if batch is not None:
+            request = dict(batch.get("request", {}))
+            # batch actions take the parent's identifiers (e.g. the bucket)
+            self._record_request(node, scope, parent, {"operation": request.get("operation"),
+                                                       "params": [p for p in request.get("params", [])
+                                                                  if "." not in p.get("target", "")]},
+                                 {}, label, ids_from=self._batch_ids(parent, rtype))
+        return EMPTY
+
+    def _batch_ids(self, parent: ResourceV, rtype: str) -> dict[str, StrV | None]:
+        # ObjectSummary's BucketName is the parent Bucket's Name
+        pids = dict(zip(identifiers(parent.service, parent.rtype), parent.ids))
+        out: dict[str, StrV | None] = {}
+        for ident in identifiers(parent.service, rtype):
+            out[ident] = pids.get(ident) or pids.get("Name")
+        return out
+
+    def _resource_method(self, res: ResourceV, name: str, args: list[Vals], kwargs: dict[str, Vals],
+                         node: ast.Call, scope: Scope) -> Vals:
+        kind = resource_index(res.service, res.rtype).get(name)
+        label = f"{res.rtype or res.service}.{name}"
+        if kind is None:
+            injected = INJECTED.get((res.service, res.rtype), {}).get(name)
+            if injected is not None:
+                if name == "batch_writer":
+                    return frozenset({BatchWriterV(res)})
+                ids = dict(zip(identifiers(res.service, res.rtype), res.ids))
+                fixed = {"Bucket": ids.get("Name") or ids.get("BucketName"), "Key": ids.get("Key")}
+                kw = self._positional(injected[1], args, kwargs)
+                for op in injected[0]:
+                    self._record(node, scope, res.service, op, {k: v for k, v in fixed.items() if v}, kw, label,
+                                 injected[1])
+            return EMPTY
+        if kind[0] == "has":
+            return self._subresource(res, kind[1], args, kwargs)
+        if kind[0] == "action":
+            spec = kind[1]
+            self._record_request(node, scope, res, spec.get("request", {}), kwargs, label)
+            made = spec.get("resource")
+            if made and made.get("type"):
+                return frozenset(self._make_resource(res, made, [], kwargs) for _ in (0,))
+        return EMPTY
+
+    def _subresource(self, parent: ResourceV, spec: dict[str, Any], args: list[Vals],
+                     kwargs: dict[str, Vals]) -> Vals:
+        res = spec.get("resource", {})
+        if not res.get("type"):
+            return EMPTY
+        inputs = [i for i in res.get("identifiers", []) if i.get("source") == "input"]
+        choices: list[list[StrV | None]] = []
+        arg_iter = iter(args)
+        for ident in inputs:
+            vals = next(arg_iter, None)
+            if vals is None:
+                vals = kwargs.get(xform(ident["target"]), EMPTY)
+            if not vals and not self.lenient:
+                return self._defer()
+            strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
+            strs = strs[:4]
+            choices.append(strs or [None])
+        out: set[Value] = set()
+        for combo in itertools.islice(itertools.product(*choices), MAX_VALUES):
+            out.add(self._make_resource(parent, res, list(combo), kwargs))
+        return frozenset(out)
+
+    def _make_resource(self, parent: ResourceV, res: dict[str, Any], inputs: list[StrV | None],
+                       kwargs: dict[str, Vals]) -> ResourceV:
+        rtype = res["type"]
+        pids = dict(zip(identifiers(parent.service, parent.rtype), parent.ids))
+        values: dict[str, StrV | None] = {}
+        it = iter(inputs)
+        for ident in res.get("identifiers", []):
+            src = ident.get("source")
+            if src == "input":
+                values[ident["target"]] = next(it, None)
+            elif src == "identifier":
+                values[ident["target"]] = pids.get(ident.get("name", ""))
+            elif src == "requestParameter":
+                vals = [v for v in kwargs.get(ident.get("path", ""), EMPTY) if isinstance(v, StrV)]
+                values[ident["target"]] = vals[0] if vals else None
+        return ResourceV(parent.service, rtype, tuple(values.get(i) for i in identifiers(parent.service, rtype)))
+
+    def _record_request(self, node: ast.Call, scope: Scope, res: ResourceV, request: dict[str, Any],
+                        kwargs: dict[str, Vals], label: str,
+                        ids_from: dict[str, StrV | None] | None = None) -> None:
+        op = request.get("operation")
+        if not op:
+            return
+        ids = ids_from if ids_from is not None else dict(zip(identifiers(res.service, res.rtype), res.ids))
+        fixed: dict[str, StrV] = {}
+        for p in request.get("params", []):
+            target = p.get("target", "")
+            if not target.isidentifier():
+                continue
+            if p.get("source") == "identifier":
+                val = ids.get(p.get("name", ""))
+                if val is not None:
+                    fixed[target] = val
+            elif p.get("source") == "string" and isinstance(p.get("value"), str):
+                fixed[target] = StrV.lit(p["value"])
+        self._record(node, scope, res.service, op, fixed, kwargs, label)
+
+    def _record(self, node: ast.Call, scope: Scope, service: str, operation: str, fixed: dict[str, StrV],
+                kwargs: dict[str, Vals], label: str, positional: tuple[str, ...] = ()) -> None:
+        params: dict[str, list[StrV]] = {k: [v] for k, v in fixed.items()}
+        by_name = {k.arg: k.value for k in node.keywords if k.arg is not None}
+        for pname, arg in zip(positional, node.args):
+            by_name.setdefault(pname, arg)
+        for k in node.keywords:  # f(**{"TableName": ...})
+            if k.arg is None and isinstance(k.value, ast.Dict):
+                for kn, vn in zip(k.value.keys, k.value.values):
+                    if isinstance(kn, ast.Constant) and isinstance(kn.value, str):
+                        by_name.setdefault(kn.value, vn)
+                        kwargs = {**kwargs, kn.value: self.eval(vn, scope)}
+        for name in _RESOURCE_PARAMS:
+            if name in params or name not in by_name:
+                continue
+            strs = [v for v in kwargs.get(name, EMPTY) if isinstance(v, StrV)]
+            params[name] = strs[:4] or [StrV.unknown(self.source(by_name[name]))]
+        key_names: tuple[str, ...] = ()
+        key_node = by_name.get("Key")
+        if isinstance(key_node, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                                  for k in key_node.keys):
+            key_names = tuple(k.value for k in key_node.keys)  # type: ignore[union-attr]
+        actions: tuple[str, ...] = ()
+        if service == "dynamodb" and operation == "TransactWriteItems":
+            actions = self._transact_actions(by_name.get("TransactItems"))
+        names = sorted(params)
+        call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
+                       params=tuple((n, tuple(sorted(set(params[n]), key=repr))) for n in names),
+                       key_names=key_names, actions=actions, via=label)
+        key = (call.file, call.line, node.col_offset, service, operation, call.params)
+        self.calls.setdefault(key, call)
+        if self.frames:
+            self.frames[-1].calls[key] = call
+
+    @staticmethod
+    def _transact_actions(node: ast.expr | None) -> tuple[str, ...]:
+        found = set()
+        if node is not None:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Dict):
+                    for k in sub.keys:
+                        if isinstance(k, ast.Constant) and k.value in TRANSACT_WRITE:
+                            found.add(TRANSACT_WRITE[k.value])
+        return tuple(sorted(found or TRANSACT_WRITE.values()))
+

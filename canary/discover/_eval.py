@@ -1,0 +1,303 @@
+"""Pass 2, values: what an expression evaluates to, as a set of abstract values.
+
+Strings are followed through literals, `+`, f-strings, `os.environ`/`os.getenv` and `or` defaults;
+boto3 objects through the factories (`boto3.client`, sessions, `.Table(...)`, `meta.client`);
+project code through calls (arguments to parameters, returns to callers), classes and instances.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from canary.discover._values import (
+    BatchWriterV,
+    Boto3Factory,
+    Boto3Module,
+    Boto3SessionModule,
+    BoundFuncV,
+    ClassV,
+    ClientV,
+    CollectionV,
+    Env,
+    FuncV,
+    Getenv,
+    InstV,
+    MetaV,
+    MethodV,
+    ModuleV,
+    OsEnviron,
+    OsModule,
+    PaginatorV,
+    ResourceV,
+    SessionV,
+    StrV,
+    Value,
+)
+from canary.discover import _models as models
+from canary.discover._calls import EMPTY, Vals, resource_index
+from canary.discover._parse import Func, Klass, Scope
+
+__all__ = ["Eval"]
+
+
+class Eval:
+    """Expressions (mixed into `Analyzer`)."""
+
+
+    def eval(self, node: ast.expr, scope: Scope) -> Vals:
+        kind = type(node)
+        if kind is ast.Name:
+            return self.lookup(scope, node.id)  # type: ignore[attr-defined]
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if not isinstance(value, str):
+                return EMPTY
+            cached = self._consts.get(value)
+            if cached is None:
+                cached = self._consts[value] = frozenset({StrV.lit(value)})
+            return cached
+        if isinstance(node, ast.Attribute):
+            out: set[Value] = set()
+            for v in self.eval(node.value, scope):
+                out |= self.attribute(v, node.attr)
+            return frozenset(out)
+        if isinstance(node, ast.Call):
+            return self.call(node, scope)
+        if isinstance(node, ast.JoinedStr):
+            return self._fstring(node, scope)
+        if isinstance(node, ast.BinOp):
+            left, right = self.eval(node.left, scope), self.eval(node.right, scope)
+            if isinstance(node.op, ast.Add):
+                ls = [v for v in left if isinstance(v, StrV)]
+                rs = [v for v in right if isinstance(v, StrV)]
+                if (ls or rs) and not self.lenient and not (left and right):
+                    return self._defer()  # one side not known yet: wait for the next pass
+                if ls or rs:
+                    ls = ls or [StrV.unknown(self.source(node.left))]
+                    rs = rs or [StrV.unknown(self.source(node.right))]
+                    return frozenset(StrV.join([a, b]) for a in ls[:4] for b in rs[:4])
+            return EMPTY
+        if isinstance(node, ast.Subscript):
+            base = self.eval(node.value, scope)
+            key = self.eval(node.slice, scope)
+            if any(isinstance(v, OsEnviron) for v in base):
+                names = [k.literal for k in key if isinstance(k, StrV) and k.literal is not None]
+                return frozenset(StrV((Env(n),)) for n in names)
+            return EMPTY
+        if isinstance(node, ast.IfExp):
+            self.eval(node.test, scope)
+            return self.eval(node.body, scope) | self.eval(node.orelse, scope)
+        if isinstance(node, ast.BoolOp):
+            vals = [self.eval(v, scope) for v in node.values]
+            if isinstance(node.op, ast.Or) and len(vals) == 2:
+                lefts = [v for v in vals[0] if isinstance(v, StrV)]
+                rights = [v for v in vals[1] if isinstance(v, StrV) and v.literal is not None]
+                if lefts and rights and all(len(v.parts) == 1 and isinstance(v.parts[0], Env) for v in lefts):
+                    # os.environ.get("X") or "default"
+                    return frozenset(StrV((Env(v.parts[0].name, rights[0].literal),))  # type: ignore[union-attr]
+                                     for v in lefts) | (vals[1] - frozenset(rights))
+            return frozenset().union(*vals)
+        if isinstance(node, ast.NamedExpr):
+            values = self.eval(node.value, scope)
+            self.assign(node.target, values, node.value, scope)
+            return values
+        if isinstance(node, ast.Await):
+            return self.eval(node.value, scope)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for gen in node.generators:
+                self.assign(gen.target, frozenset(self._iterate(self.eval(gen.iter, scope))), None, scope)
+                for cond in gen.ifs:
+                    self.eval(cond, scope)
+            for child in ("elt", "key", "value"):
+                if hasattr(node, child):
+                    self.eval(getattr(node, child), scope)
+            return EMPTY
+        if isinstance(node, ast.Lambda):
+            self.eval(node.body, scope)
+            return EMPTY
+        for sub in ast.iter_child_nodes(node):
+            if isinstance(sub, ast.expr):
+                self.eval(sub, scope)
+            elif isinstance(sub, ast.keyword):
+                self.eval(sub.value, scope)
+        return EMPTY
+
+    def source(self, node: ast.AST) -> str:
+        key = id(node)
+        if key not in self._source:
+            self._source[key] = ast.unparse(node)
+        return self._source[key]
+
+    def _fstring(self, node: ast.JoinedStr, scope: Scope) -> Vals:
+        pieces: list[StrV] = []
+        for v in node.values:
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                pieces.append(StrV.lit(v.value))
+            elif isinstance(v, ast.FormattedValue):
+                vals = self.eval(v.value, scope)
+                if not vals and not self.lenient:
+                    return self._defer()  # not known yet: wait for the next pass
+                strs = [x for x in vals if isinstance(x, StrV)]
+                if len(strs) == 1 and v.format_spec is None and v.conversion in (-1, 115):
+                    pieces.append(strs[0])
+                else:
+                    pieces.append(StrV.unknown(self.source(v.value)))
+        return frozenset({StrV.join(pieces)})
+
+    def attribute(self, v: Value, name: str) -> Vals:
+        if isinstance(v, Boto3Module):
+            if name in ("client", "resource"):
+                return frozenset({Boto3Factory(name)})
+            if name == "Session":
+                return frozenset({Boto3Factory("Session")})
+            if name == "session":
+                return frozenset({Boto3SessionModule()})
+        elif isinstance(v, Boto3SessionModule):
+            if name == "Session":
+                return frozenset({Boto3Factory("Session")})
+        elif isinstance(v, SessionV):
+            if name in ("client", "resource"):
+                return frozenset({Boto3Factory(name)})
+        elif isinstance(v, OsModule):
+            if name == "environ":
+                return frozenset({OsEnviron()})
+            if name == "getenv":
+                return frozenset({Getenv()})
+        elif isinstance(v, OsEnviron):
+            if name == "get":
+                return frozenset({Getenv()})
+        elif isinstance(v, ClientV):
+            if name not in ("meta", "exceptions"):
+                return frozenset({MethodV(v, name)})
+        elif isinstance(v, ResourceV):
+            if name == "meta":
+                return frozenset({MetaV(v.service)})
+            kind = resource_index(v.service, v.rtype).get(name)
+            if kind is not None and kind[0] == "collection":
+                return frozenset({CollectionV(v, kind[1][0])})
+            return frozenset({MethodV(v, name)})
+        elif isinstance(v, MetaV):
+            if name == "client":
+                return frozenset({ClientV(v.service)})
+        elif isinstance(v, (CollectionV, PaginatorV, BatchWriterV)):
+            return frozenset({MethodV(v, name)})
+        elif isinstance(v, ModuleV):
+            mod = self.modules.get(v.name)
+            if mod is not None and name in mod.scope.locals:
+                return frozenset(self._get((id(mod.scope), name)))
+            sub = f"{v.name}.{name}"
+            if sub in self.modules or any(m.startswith(sub + ".") for m in self.modules):
+                return frozenset({ModuleV(sub)})
+            if mod is not None:
+                return frozenset(self._get((id(mod.scope), name)))
+        elif isinstance(v, InstV):
+            return frozenset(self._instance_attr(v, name))
+        elif isinstance(v, ClassV):
+            return frozenset(self._class_attr(v.cid, name))
+        return EMPTY
+
+    def _mro(self, cid: int) -> Iterator[Klass]:
+        seen: set[int] = set()
+        stack = [cid]
+        while stack:
+            c = stack.pop(0)
+            if c in seen or c not in self.classes:
+                continue
+            seen.add(c)
+            yield self.classes[c]
+            stack.extend(sorted(self._bases(c)))
+
+    def _class_attr(self, cid: int, name: str) -> set[Value]:
+        for k in self._mro(cid):
+            vals = self._get((id(k.scope), name))
+            if vals:
+                return set(vals)
+        return set()
+
+    def _instance_attr(self, inst: InstV, name: str) -> set[Value]:
+        out: set[Value] = set()
+        for v in self._class_attr(inst.cid, name):
+            if isinstance(v, FuncV) and self.funcs[v.fid].method_of is not None:
+                out.add(BoundFuncV(v.fid, inst))
+            else:
+                out.add(v)
+        return out
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call(self, node: ast.Call, scope: Scope) -> Vals:
+        funcs = self.eval(node.func, scope)
+        args = [self.eval(a.value if isinstance(a, ast.Starred) else a, scope) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords if k.arg is not None}
+        for k in node.keywords:
+            if k.arg is None:
+                self.eval(k.value, scope)
+        if isinstance(node.func, ast.Name) and node.func.id == "super" and not node.args:
+            return self._super(scope)
+        out: set[Value] = set()
+        for f in funcs:
+            out |= self.apply(f, args, kwargs, node, scope)
+        return frozenset(out)
+
+    def _super(self, scope: Scope) -> Vals:
+        s: Scope | None = scope
+        while s is not None and s.kind == "function":
+            fn = self.funcs[s.fid]  # type: ignore[index]
+            if fn.method_of is not None:
+                return frozenset(InstV(b) for b in self._bases(fn.method_of))
+            s = s.parent
+        return EMPTY
+
+    def apply(self, f: Value, args: list[Vals], kwargs: dict[str, Vals], node: ast.Call, scope: Scope) -> Vals:
+        if isinstance(f, Boto3Factory):
+            if f.kind == "Session":
+                return frozenset({SessionV()})
+            names = args[0] if args else kwargs.get("service_name", EMPTY)
+            out: set[Value] = set()
+            for n in names:
+                service = n.literal if isinstance(n, StrV) else None
+                if service is None or service not in models.known_services():
+                    continue
+                if f.kind == "client":
+                    out.add(ClientV(service))
+                elif models.resource_model(service) is not None:
+                    out.add(ResourceV(service, ""))
+            return frozenset(out)
+        if isinstance(f, Getenv):
+            names = args[0] if args else kwargs.get("key", EMPTY)
+            defaults = args[1] if len(args) > 1 else kwargs.get("default", EMPTY)
+            default = next((d.literal for d in defaults if isinstance(d, StrV) and d.literal is not None), None)
+            return frozenset(StrV((Env(n.literal, default),)) for n in names
+                             if isinstance(n, StrV) and n.literal is not None)
+        if isinstance(f, FuncV):
+            return self._call_func(self.funcs[f.fid], None, args, kwargs)
+        if isinstance(f, BoundFuncV):
+            return self._call_func(self.funcs[f.fid], f.self_value, args, kwargs)
+        if isinstance(f, ClassV):
+            inst = InstV(f.cid)
+            init = next((v for v in self._class_attr(f.cid, "__init__") if isinstance(v, FuncV)), None)
+            if init is not None:
+                self._call_func(self.funcs[init.fid], inst, args, kwargs)
+            else:  # dataclass-style: fields in declaration order, or by keyword
+                klass = self.classes[f.cid]
+                for name, vals in list(zip(klass.fields, args)) + list(kwargs.items()):
+                    self._add((id(klass.scope), name), vals)
+            return frozenset({inst})
+        if isinstance(f, MethodV):
+            return self._boto_method(f, args, kwargs, node, scope)
+        return EMPTY
+
+    def _call_func(self, fn: Func, self_value: InstV | None, args: list[Vals], kwargs: dict[str, Vals]) -> Vals:
+        params = fn.params
+        if self_value is not None and fn.method_of is not None:
+            self._add((id(fn.scope), params[0]), {self_value})
+            params = params[1:]
+        for name, vals in zip(params, args):
+            self._add((id(fn.scope), name), vals)
+        allowed = set(params) | set(fn.kwonly)
+        for name, vals in kwargs.items():
+            if name in allowed:
+                self._add((id(fn.scope), name), vals)
+        return frozenset(self._get((-fn.fid, "<return>")))
+

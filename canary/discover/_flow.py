@@ -1,0 +1,410 @@
+"""Pass 2, flow: the fixpoint that carries abstract values through names, attributes, calls and returns.
+
+Every name, parameter, return value and `self.x` attribute holds a set of abstract values (boto3
+objects, project functions and classes, strings). One pass walks every statement of every module
+once; passes repeat until no set grows. A function body whose reads have not grown since the last
+pass is replayed from its memo instead of walked again, so a pass costs little once facts settle.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+from canary.discover._values import (
+    Boto3Factory,
+    Boto3Module,
+    Boto3SessionModule,
+    ClassV,
+    CollectionV,
+    FuncV,
+    Getenv,
+    InstV,
+    ModuleV,
+    OsEnviron,
+    OsModule,
+    Value,
+)
+from canary.discover._calls import EMPTY, MAX_VALUES, RawCall, Vals, resource_index, xform
+from canary.discover._parse import (
+    Func,
+    Klass,
+    Module,
+    Scope,
+    absolute_module,
+    arg_names,
+    bound_names,
+    decorator_names,
+    dependency_order,
+)
+
+__all__ = ["Flow"]
+
+MAX_PASSES = 8
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+@dataclass(eq=False)
+class _Memo:
+    """What one walk of a function body read (fact -> its size then) and the calls it recorded."""
+
+    lenient: bool
+    deferred: bool = False  # a strict walk left something for the lenient passes
+    reads: dict[Any, int] = field(default_factory=dict)
+    calls: dict[tuple[Any, ...], RawCall] = field(default_factory=dict)
+
+    def merge(self, inner: "_Memo") -> None:
+        for key, size in inner.reads.items():
+            if size < self.reads.get(key, size + 1):
+                self.reads[key] = size
+        self.calls.update(inner.calls)
+        self.deferred = self.deferred or inner.deferred
+
+
+class Flow:
+    """Facts, the walk over statements, and the passes (mixed into `Analyzer`)."""
+
+    def __init__(self, modules: list[Module], env: Mapping[str, str] | None = None) -> None:
+        self.env: Mapping[str, str] = env or {}
+        self.modules = {m.name: m for m in modules}
+        self.facts: dict[tuple[int, str], set[Value]] = {}
+        self.memos: dict[int, _Memo] = {}
+        self.frames: list[_Memo] = []
+        self.funcs: dict[int, Func] = {}
+        self.classes: dict[int, Klass] = {}
+        self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
+        self.changed = False
+        self.lenient = False
+        self.passes = 0
+        self.order = dependency_order(modules)
+        self.calls: dict[tuple[Any, ...], RawCall] = {}
+        self._source: dict[int, str] = {}
+        self._consts: dict[str, Vals] = {}
+        self._ids = itertools.count(1)
+        for m in modules:
+            m.scope = Scope("module", m, None)
+            self._prepare(bound_names(m.tree.body, m.scope), m.scope, m)
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def _prepare(self, defs: list[_Def], parent: Scope, module: Module, cls: Klass | None = None) -> None:
+        for sub in defs:
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._prepare_func(sub, parent, module, cls)
+            else:
+                self._prepare_class(sub, parent, module)
+
+    def _prepare_func(self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: Scope, module: Module,
+                      cls: Klass | None) -> None:
+        fid = next(self._ids)
+        lexical = parent if parent.kind != "class" else parent.parent
+        scope = Scope("function", module, lexical, fid=fid)
+        pos, kw = arg_names(node.args)
+        scope.locals.update(pos + kw)
+        for extra in (node.args.vararg, node.args.kwarg):
+            if extra:
+                scope.locals.add(extra.arg)
+        defs = bound_names(node.body, scope)
+        decos = decorator_names(node)
+        static = "staticmethod" in decos
+        method_of = cls.cid if cls is not None and pos and not static else None
+        self.funcs[fid] = Func(fid, node, scope, pos, kw, method_of, static)
+        self.node_scope[id(node)] = scope
+        if method_of is not None and "classmethod" not in decos:
+            self._add((id(scope), pos[0]), {InstV(method_of)})
+        self._prepare(defs, scope, module)
+
+    def _prepare_class(self, node: ast.ClassDef, parent: Scope, module: Module) -> None:
+        cid = next(self._ids)
+        scope = Scope("class", module, parent, cid=cid)
+        defs = bound_names(node.body, scope)
+        klass = Klass(cid, node, scope)
+        klass.fields = [s.target.id for s in node.body
+                        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+        self.classes[cid] = klass
+        self.node_scope[id(node)] = scope
+        self._prepare(defs, scope, module, klass)
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def _add(self, key: tuple[int, str], values: Iterable[Value]) -> None:
+        cur = self.facts.setdefault(key, set())
+        for v in values:
+            if v not in cur and len(cur) < MAX_VALUES:
+                cur.add(v)
+                self.changed = True
+
+    def _add_return(self, fid: int, values: Vals) -> None:
+        self._add((-fid, "<return>"), values)
+
+    # Every read of a fact goes through these two, so that a function body whose reads have not grown
+    # since the last pass can be skipped (facts only grow: a set's size is its version).
+
+    def _get(self, key: tuple[int, str]) -> set[Value] | tuple[()]:
+        vals = self.facts.get(key, ())
+        if self.frames:
+            self.frames[-1].reads.setdefault(key, len(vals))  # the first (smallest) size this walk saw
+        return vals
+
+    def _bases(self, cid: int) -> set[int]:
+        bases = self.classes[cid].bases
+        if self.frames:
+            self.frames[-1].reads.setdefault(("<bases>", cid), len(bases))
+        return bases
+
+    def _defer(self) -> Vals:
+        if self.frames:
+            self.frames[-1].deferred = True
+        return EMPTY
+
+    def _fresh(self, memo: "_Memo") -> bool:
+        if memo.lenient != self.lenient and memo.deferred:
+            return False
+        for key, size in memo.reads.items():
+            if isinstance(key[0], str):
+                if len(self.classes[key[1]].bases) != size:
+                    return False
+            elif len(self.facts.get(key, ())) != size:
+                return False
+        return True
+
+    def _walk_unit(self, node: ast.AST, body: list[ast.stmt], scope: Scope) -> None:
+        """Walk a module's or a function's body, or replay it when nothing it read has grown since."""
+        memo = self.memos.get(id(node))
+        if memo is not None and self._fresh(memo):
+            for key, call in memo.calls.items():
+                self.calls.setdefault(key, call)
+            if self.frames:
+                self.frames[-1].merge(memo)
+            return
+        frame = _Memo(self.lenient)
+        self.frames.append(frame)
+        try:
+            self.block(body, scope)
+        finally:
+            self.frames.pop()
+        self.memos[id(node)] = frame
+        if self.frames:
+            self.frames[-1].merge(frame)
+
+    def _module_scope(self, scope: Scope) -> Scope:
+        return scope.module.scope
+
+    def lookup(self, scope: Scope, name: str) -> Vals:
+        s: Scope | None = scope
+        if scope.kind == "class":
+            if name in scope.locals:
+                return frozenset(self._get((id(scope), name)))
+            s = scope.parent
+        while s is not None:
+            if s.kind == "function" and name in s.globals:
+                s = self._module_scope(s)
+                continue
+            if s.kind == "module" or name in s.locals:
+                return frozenset(self._get((id(s), name)))
+            s = s.parent
+        return EMPTY
+
+    def bind(self, scope: Scope, name: str, values: Iterable[Value]) -> None:
+        target = scope
+        if scope.kind == "function" and name in scope.globals:
+            target = self._module_scope(scope)
+        elif scope.kind == "function" and name in scope.nonlocals:
+            s = scope.parent
+            while s is not None and s.kind == "function" and name not in s.locals:
+                s = s.parent
+            target = s or self._module_scope(scope)
+        self._add((id(target), name), values)
+
+    # -- the passes -----------------------------------------------------------------------------
+
+    def run(self) -> list[RawCall]:
+        # Strict passes first: a resource whose name is still unknown (a parameter no call has reached
+        # yet) is not created, so it cannot linger as an unresolved twin of the real one. Then lenient
+        # passes admit names that stay unknown for good (e.g. a route handler's argument).
+        for lenient in (False, True):
+            self.lenient = lenient
+            for _ in range(MAX_PASSES):
+                self.changed = False
+                self.calls = {}
+                self.passes += 1
+                for mod in self.order:
+                    self._walk_unit(mod.tree, mod.tree.body, mod.scope)
+                if not self.changed:
+                    break
+        return list(self.calls.values())
+
+    def block(self, body: Iterable[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            try:
+                self.stmt(stmt, scope)
+            except RecursionError:  # a pathologically deep expression: skip that statement, keep the rest
+                continue
+
+    def stmt(self, node: ast.stmt, scope: Scope) -> None:
+        kind = type(node)
+        if kind is ast.Expr:  # the most common statements first
+            self.eval(node.value, scope)  # type: ignore[attr-defined]
+            return
+        if kind is ast.If:
+            self.eval(node.test, scope)  # type: ignore[attr-defined]
+            self.block(node.body, scope)  # type: ignore[attr-defined]
+            self.block(node.orelse, scope)  # type: ignore[attr-defined]
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            fscope = self.node_scope[id(node)]
+            fn = self.funcs[fscope.fid]  # type: ignore[index]
+            for d in node.decorator_list:
+                self.eval(d, scope)
+            args = node.args
+            pos_defaults = list(zip(fn.params[len(fn.params) - len(args.defaults):], args.defaults))
+            kw_defaults = [(n, d) for n, d in zip(fn.kwonly, args.kw_defaults) if d is not None]
+            for name, default in pos_defaults + kw_defaults:
+                self._add((id(fscope), name), self.eval(default, scope))
+            self.bind(scope, node.name, {FuncV(fn.fid)})
+            self._walk_unit(node, node.body, fscope)
+        elif isinstance(node, ast.ClassDef):
+            cscope = self.node_scope[id(node)]
+            klass = self.classes[cscope.cid]  # type: ignore[index]
+            for b in node.bases:
+                for v in self.eval(b, scope):
+                    if isinstance(v, ClassV) and v.cid not in klass.bases and v.cid != klass.cid:
+                        klass.bases.add(v.cid)
+                        self.changed = True
+            for d in node.decorator_list:
+                self.eval(d, scope)
+            self.bind(scope, node.name, {ClassV(klass.cid)})
+            self.block(node.body, cscope)
+        elif isinstance(node, ast.Assign):
+            values = self.eval(node.value, scope)
+            for target in node.targets:
+                self.assign(target, values, node.value, scope)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.assign(node.target, self.eval(node.value, scope), node.value, scope)
+        elif isinstance(node, ast.AugAssign):
+            self.eval(node.value, scope)
+        elif isinstance(node, ast.Return):
+            if node.value is not None:
+                values = self.eval(node.value, scope)
+                fid = self._enclosing_fid(scope)
+                if fid is not None:
+                    self._add_return(fid, values)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            it = self.eval(node.iter, scope)
+            self.assign(node.target, frozenset(self._iterate(it)), None, scope)
+            self.block(node.body, scope)
+            self.block(node.orelse, scope)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                values = self.eval(item.context_expr, scope)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, values, item.context_expr, scope)
+            self.block(node.body, scope)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.import_(node, scope)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    self.stmt(child, scope)
+                elif isinstance(child, ast.expr):
+                    self.eval(child, scope)
+                elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                    for sub in ast.iter_child_nodes(child):
+                        if isinstance(sub, ast.stmt):
+                            self.stmt(sub, scope)
+                        elif isinstance(sub, ast.expr):
+                            self.eval(sub, scope)
+
+    def _enclosing_fid(self, scope: Scope) -> int | None:
+        s: Scope | None = scope
+        while s is not None and s.kind != "function":
+            s = s.parent
+        return s.fid if s is not None else None
+
+    def assign(self, target: ast.expr, values: Vals, value_node: ast.expr | None, scope: Scope) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(scope, target.id, values)
+        elif isinstance(target, ast.Attribute):
+            for base in self.eval(target.value, scope):
+                if isinstance(base, InstV):
+                    self._add((id(self.classes[base.cid].scope), target.attr), values)
+                elif isinstance(base, ClassV):
+                    self._add((id(self.classes[base.cid].scope), target.attr), values)
+                elif isinstance(base, ModuleV) and base.name in self.modules:
+                    self._add((id(self.modules[base.name].scope), target.attr), values)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(target.elts):
+                for t, v in zip(target.elts, value_node.elts):
+                    self.assign(t, self.eval(v, scope), v, scope)
+            else:
+                for t in target.elts:
+                    self.assign(t, EMPTY, None, scope)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, EMPTY, None, scope)
+        elif isinstance(target, ast.Subscript):
+            self.eval(target.value, scope)
+
+    def _iterate(self, values: Vals) -> Iterator[Value]:
+        for v in values:
+            if isinstance(v, CollectionV):
+                spec = resource_index(v.parent.service, v.parent.rtype).get(
+                    xform(v.name), ("", {}))[1]
+                res = spec[1].get("resource", {}) if isinstance(spec, tuple) else {}
+                if res.get("type"):
+                    yield self._make_resource(v.parent, res, [], {})
+
+    # -- imports --------------------------------------------------------------------------------
+
+    def import_(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.bind(scope, alias.asname, self._module_value(alias.name))
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bind(scope, top, self._module_value(top))
+            return
+        base = absolute_module(node.module, node.level, scope.module.package)
+        if base is None:
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                mod = self.modules.get(base)
+                if mod is not None:
+                    for name in mod.scope.locals:
+                        if not name.startswith("_"):
+                            self.bind(scope, name, self.lookup(mod.scope, name))
+                continue
+            self.bind(scope, alias.asname or alias.name, self._from_value(base, alias.name))
+
+    def _module_value(self, name: str) -> Vals:
+        if name == "boto3":
+            return frozenset({Boto3Module()})
+        if name == "boto3.session":
+            return frozenset({Boto3SessionModule()})
+        if name == "os":
+            return frozenset({OsModule()})
+        if name in self.modules or any(m.startswith(name + ".") for m in self.modules):
+            return frozenset({ModuleV(name)})
+        return EMPTY
+
+    def _from_value(self, base: str, name: str) -> Vals:
+        if base == "boto3":
+            if name in ("client", "resource"):
+                return frozenset({Boto3Factory(name)})
+            if name == "Session":
+                return frozenset({Boto3Factory("Session")})
+            if name == "session":
+                return frozenset({Boto3SessionModule()})
+            return EMPTY
+        if base == "boto3.session" and name == "Session":
+            return frozenset({Boto3Factory("Session")})
+        if base == "os":
+            return frozenset({OsEnviron()}) if name == "environ" else (
+                frozenset({Getenv()}) if name == "getenv" else EMPTY)
+        return self.attribute(ModuleV(base), name)
+
+    # -- expressions ----------------------------------------------------------------------------
