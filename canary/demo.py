@@ -97,29 +97,15 @@ def _fixed_policy(report: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
-def _for_moto(policy: dict[str, Any], arns: list[str]) -> dict[str, Any]:
-    """Translate a policy for moto, which matches action names only (see README "limits").
+def _for_moto(policy: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The policy as moto can evaluate it (canary.emulate.translate_policy; moto checks action names only)."""
+    from canary.emulate import translate_policy
+    from canary.probes import Target
 
-    moto counts a statement only when its Resource is "*". So the demo matches ARNs itself: a
-    statement reaches moto (with Resource "*") only if one of its Resources matches an ARN the probes
-    use. That keeps the story's semantics: SendEmail granted on the wrong identity grants nothing.
-    """
-    from fnmatch import fnmatchcase
-
-    kept = []
-    for st in policy["Statement"]:
-        res = st.get("Resource", [])
-        res = [res] if isinstance(res, str) else res
-        if any(fnmatchcase(arn, pattern) for pattern in res for arn in arns) or "arn:aws:logs:*:*:*" in res:
-            kept.append({**st, "Resource": "*"})
-    return {"Version": policy["Version"], "Statement": kept}
-
-
-def _probe_arns(config: Any) -> list[str]:
-    from canary.probes import Target, probe_resources
-
-    target = Target(region=REGION, account=ACCOUNT)
-    return [arn for p in config.probes for arn in probe_resources(p, target)]
+    rounds = translate_policy(policy, config, Target(region=REGION, account=ACCOUNT)).rounds
+    if len(rounds) != 1:  # only when an action is granted on one probe's resource and not another's
+        raise RuntimeError("the story's probes need one policy round")
+    return rounds[0].policy
 
 
 def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
@@ -152,8 +138,7 @@ def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
         emu.client("dynamodb").put_item(TableName=TABLE, Item={"listingId": {"S": "l-1"}, "title": {"S": "A flat"}})
         emu.verify_email(SENDER)
         config = parse_config(CONFIG, source=str(work / "canary.json"), env={"STAGE": STAGE})
-        arns = _probe_arns(config)
-        role_arn = emu.create_role("api-dev", _for_moto(SHIPPED_POLICY, arns))
+        role_arn = emu.create_role("api-dev", _for_moto(SHIPPED_POLICY, config))
         creds = emu.assume(role_arn, "api-dev")
         (work / "canary.json").write_text(json.dumps(CONFIG, indent=2) + "\n")
         (work / "policy-dev.json").write_text(json.dumps(SHIPPED_POLICY, indent=2) + "\n")
@@ -188,7 +173,7 @@ def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
         added = fixed["Statement"][len(SHIPPED_POLICY["Statement"]):]
         out.json(added)
         out.say(f"Written to {work / 'policy-dev.fixed.json'}. The role gets the fixed policy; the canary runs again.")
-        emu.put_role_policy("api-dev", _for_moto(fixed, arns))
+        emu.put_role_policy("api-dev", _for_moto(fixed, config))
         creds = emu.assume(role_arn, "api-dev")
         report2 = _run(emu, config, creds)
         data2 = report2.to_dict()
