@@ -6,16 +6,21 @@ field, so that both a person and the CLI (exit 2) can act on it without a traceb
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import re
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from canary._validators import (CloudWatchNamespace, DimensionValue, dynamo_key_name, dynamo_key_value, dynamo_name,
+                                placeholder, probe_id, ses_recipients)
 from canary.errors import ConfigError
 from canary.probes import PROBES, ProbeParams
 
@@ -24,6 +29,11 @@ __all__ = ["CanaryConfig", "Settings", "load_config", "parse_config", "stage_env
 
 DEFAULT_NAMESPACE = "PermissionCanary"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# Hostile-input bounds. A real probe config is a few KiB, nested 5 deep, with a few hundred values.
+MAX_BYTES = 1 << 20            # the file, read before parsing
+MAX_VALUES = 100_000           # values after YAML aliases are expanded
+MAX_DEPTH = 32                 # nesting of objects and lists
+MAX_DIGITS = 128               # an integer literal (a DynamoDB number may be 1 followed by 125 zeros)
 
 
 class Settings(BaseModel):
@@ -32,9 +42,11 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     version: Literal[1] = Field(1, description="Config format version; only 1 exists.")
-    namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=255, pattern=r"^[^:][^\s]*$",
-                           description="CloudWatch namespace of the metrics (and of the alarms that watch them).")
-    stage: str | None = Field(None, min_length=1, max_length=128,
+    namespace: CloudWatchNamespace = Field(
+        DEFAULT_NAMESPACE, min_length=1, max_length=255,
+        description="CloudWatch namespace of the metrics (and of the alarms that watch them): letters, digits, "
+                    "`. - _ / # :` and inner spaces, not starting with `:` or `AWS/`.")
+    stage: DimensionValue | None = Field(None, min_length=1, max_length=128,
                               description="Stage name for the report and the `Stage` metric dimension when the CLI "
                                           "runs without `--stage` (the Lambda uses CANARY_STAGE or STAGE).")
     publisher: Literal["emf", "put_metric_data"] = Field(
@@ -114,7 +126,10 @@ def _got(value: Any) -> str:
     if isinstance(value, (dict, list)):
         text = json.dumps(value, default=str)
         return text if len(text) <= 60 else _type_name(value)
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "a number too long to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -161,16 +176,32 @@ def _describe(err: dict[str, Any], model: type[BaseModel], data: Any) -> tuple[s
 
 
 def _substitute(value: Any, env: Mapping[str, str], where: str, path: str) -> Any:
+    """Fill `${VAR}` in every string (keys too); refuse what is left unfilled and placeholders."""
     if isinstance(value, str):
+        at = f"{where}: field '{path or '(top)'}'"
+        if "${" in _VAR.sub("", value):
+            raise ConfigError(f"{at}: {_got(value)} holds a '${{' that is not a variable reference; write ${{NAME}} "
+                              "or ${NAME:-default} (NAME: letters, digits and '_', not starting with a digit)")
+
         def repl(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
             if default is not None and not env.get(name):  # as in the shell: unset or empty
                 return default
             if name in env:
+                if "${" in env[name]:
+                    raise ConfigError(f"{at}: environment variable {name} is {_got(env[name])}, itself an unexpanded "
+                                      f"reference (variables are expanded once); set {name} to the real value")
                 return env[name]
-            raise ConfigError(f"{where}: field '{path or '(top)'}': environment variable {name} is not set "
+            raise ConfigError(f"{at}: environment variable {name} is not set "
                               f"(used as ${{{name}}}; set it, or give a default with ${{{name}:-value}})")
-        return _VAR.sub(repl, value)
+        filled = _VAR.sub(repl, value)
+        if "${" in filled:
+            raise ConfigError(f"{at}: {_got(filled)} still holds '${{' after substitution (a default is not expanded "
+                              "again); give the real value")
+        marker = placeholder(filled)
+        if marker is not None:
+            raise ConfigError(f"{at}: {_got(filled)} is a placeholder ({marker!r}); replace it with the real value")
+        return filled
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where}: field '{path or '(top)'}': a number must be finite, got {value!r}")
     if isinstance(value, list):
@@ -208,13 +239,72 @@ def _probe(raw: Any, index: int, source: str, env: Mapping[str, str]) -> ProbePa
                           f"known: {', '.join(sorted(PROBES))}")
     model = PROBES[action].params
     try:
-        return model.model_validate(data)
+        probe = model.model_validate(data)
+        _strict_types(model, data)
     except ValidationError as exc:
         # An unknown field is usually the cause of a "required" one (a typo), so report it first.
         errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         field, message = _describe(errors[0], model, data)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{where}: field '{field}': {message}{more}") from None
+    except _FieldError as exc:
+        raise ConfigError(f"{where}: field '{exc.field}': {exc}") from None
+    _aws_rules(probe, where)
+    return probe
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _scalar_kind(annotation: Any) -> Any:
+    """`bool`, `int` or `float` when a field holds one of them (optionally None); else None."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+    kinds = [a for a in args if a is not type(None)]
+    return kinds[0] if len(kinds) == 1 and kinds[0] in (bool, int, float) else None
+
+
+def _strict_types(model: type[BaseModel], data: dict[Any, Any]) -> None:
+    """Booleans only as JSON/YAML true/false, and never a boolean where a number goes (pydantic's lax
+    mode would take "y", 1 or "true" as true, and true as 1)."""
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in data or data[key] is None:
+            continue
+        kind, value = _scalar_kind(info.annotation), data[key]
+        if kind is bool and not isinstance(value, bool):
+            raise _FieldError(key, f"must be true or false (a JSON or YAML boolean, unquoted), got {_got(value)}")
+        if kind in (int, float) and isinstance(value, bool):
+            raise _FieldError(key, f"must be a number, got {_got(value)}")
+
+
+def _aws_rules(probe: ProbeParams, where: str) -> None:
+    """Refuse, before any call, values AWS itself would refuse (its documented naming and value rules)."""
+    from canary.probes.dynamodb import DynamoKeyProbe, DynamoTableProbe
+    from canary.probes.ses import SesSendProbe
+
+    checks: list[tuple[str, Callable[[], Any], Any]] = []
+    if isinstance(probe, DynamoTableProbe):
+        checks.append(("table", lambda: dynamo_name(probe.table), None))
+        if probe.index is not None:
+            index = probe.index
+            checks.append(("index", lambda: dynamo_name(index, "index"), None))
+    if isinstance(probe, DynamoKeyProbe):
+        for name, typed in probe.key.items():
+            checks.append((f"key.{_safe(name)}", functools.partial(dynamo_key_name, name), None))
+            checks.append((f"key.{_safe(name)}", functools.partial(dynamo_key_value, typed), typed))
+    if isinstance(probe, SesSendProbe):
+        checks.append(("to", lambda: ses_recipients(probe.to, probe.allow_real_recipients), None))
+    checks.append(("id", lambda: probe_id(probe.probe_id), None))
+    for field, check, shown in checks:
+        try:
+            check()
+        except ValueError as exc:
+            got = "" if shown is None else f", got {_got(shown)}"
+            raise ConfigError(f"{where}: field '{field}': {exc}{got}") from None
 
 
 def parse_config(data: Any, *, source: str = "<config>", env: Mapping[str, str] | None = None) -> CanaryConfig:
@@ -223,13 +313,18 @@ def parse_config(data: Any, *, source: str = "<config>", env: Mapping[str, str] 
     if not isinstance(data, dict):
         got = "nothing (is the file empty?)" if data is None else _type_name(data)
         raise ConfigError(f"{source}: the config must be an object with a 'probes' list, got {got}")
+    _check_shape(data, source)
     top = {k: v for k, v in data.items() if k != "probes"}
     try:
-        settings = Settings.model_validate(_substitute(top, env, source, ""))
+        filled = _substitute(top, env, source, "")
+        settings = Settings.model_validate(filled)
+        _strict_types(Settings, filled)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         field, message = _describe(errors[0], _SettingsWithProbes, top)
         raise ConfigError(f"{source}: field '{field}': {message}") from None
+    except _FieldError as exc:
+        raise ConfigError(f"{source}: field '{exc.field}': {exc}") from None
     if "probes" not in data:
         raise ConfigError(f"{source}: field 'probes': required: a list of probes, each with an \"action\"")
     raw_probes = data["probes"]
@@ -253,6 +348,23 @@ class _SettingsWithProbes(Settings):
     probes: list[Any] = []
 
 
+def _check_shape(data: Any, source: str) -> None:
+    """Bound nesting and size of already-parsed data (whatever parsed it), without recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ConfigError(f"{source}: more than {MAX_VALUES} values; a probe config needs far fewer")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}: nested too deeply (more than {MAX_DEPTH} levels; a probe config needs 5)")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -266,31 +378,138 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits is too long (at most {MAX_DIGITS})")
+    return int(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_loader() -> Any:
+    """PyYAML's SafeLoader, bounded: aliases may not recurse or expand past MAX_VALUES values, nesting
+    stops at MAX_DEPTH, a key may not repeat, integers stop at MAX_DIGITS digits, and only
+    true/false (YAML 1.2) are booleans: `yes`, `no`, `on`, `off` and `y` stay strings."""
+    import yaml
+    from yaml.composer import ComposerError
+    from yaml.constructor import ConstructorError
+
+    class BoundedLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._seen: dict[int, tuple[int, int]] = {}  # id(node) -> (values under it, levels under it)
+            self._total = 0
+            self._depth = 0
+            self._reach = 0
+
+        def _grow(self, values: int, reach: int, mark: Any) -> None:
+            self._total += values
+            self._reach = max(self._reach, reach)
+            if self._total > MAX_VALUES:
+                raise ComposerError(None, None, f"more than {MAX_VALUES} values once aliases are expanded "
+                                                "(an alias bomb?)", mark)
+            if reach > MAX_DEPTH:
+                raise ComposerError(None, None, f"nested too deeply (more than {MAX_DEPTH} levels)", mark)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                target = self.anchors.get(event.anchor)
+                if target is not None:  # an undefined alias: PyYAML's own error
+                    seen = self._seen.get(id(target))
+                    if seen is None:
+                        raise ComposerError(None, None, f"alias *{event.anchor} is used inside its own anchor "
+                                                        "(a recursive alias)", event.start_mark)
+                    self._grow(seen[0], self._depth + seen[1], event.start_mark)
+                return super().compose_node(parent, index)
+            self._depth += 1
+            mark = self.peek_event().start_mark
+            if self._depth > MAX_DEPTH:
+                raise ComposerError(None, None, f"nested too deeply (more than {MAX_DEPTH} levels)", mark)
+            start, outer, self._reach = self._total, self._reach, self._depth
+            node = super().compose_node(parent, index)
+            self._seen[id(node)] = (self._total - start + 1, self._reach - self._depth + 1)
+            self._depth -= 1
+            self._reach = max(outer, self._reach)
+            self._grow(1, self._reach, mark)
+            return node
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                keys: set[Any] = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node)
+                    if key in keys:
+                        raise ConstructorError("while constructing a mapping", node.start_mark,
+                                               f"found duplicate key {key!r}", key_node.start_mark)
+                    keys.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            digits = sum(c.isalnum() for c in str(node.value))
+            if digits > MAX_DIGITS:
+                raise ConstructorError(None, None, f"a number of {digits} digits is too long (at most {MAX_DIGITS})",
+                                       node.start_mark)
+            return super().construct_yaml_int(node)
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    BoundedLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    BoundedLoader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                        list("tTfF"))
+    BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+    return BoundedLoader
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    import yaml  # only YAML users pay for it
+
+    loader = None
+    try:
+        loader = _yaml_loader()(text)
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: it knows the offset only
+            before = text[:exc.position]
+            line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        at = f" at line {line}, column {col}" if line else ""
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+        raise ConfigError(f"{path}: invalid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value PyYAML could not build
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{path}: invalid YAML: {first}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def _read(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml  # only YAML users pay for it
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-            if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: it knows the offset only
-                before = text[:exc.position]
-                line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-            at = f" at line {line}, column {col}" if line else ""
-            problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
-            raise ConfigError(f"{path}: invalid YAML{at}: {problem}") from None
-        except RecursionError:
-            raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a probe config is a few KiB "
+                          "(is it the right file?)")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _load_yaml(text, path)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant,
+                          parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:

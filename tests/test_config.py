@@ -241,7 +241,7 @@ def test_variable_empty_default_is_allowed() -> None:
 
 
 def test_dollar_without_braces_is_left_alone() -> None:
-    assert _one({**DDB, "table": "cost$STAGE", "key": {"pk": "$x"}}).probes[0].table == "cost$STAGE"  # type: ignore[attr-defined]
+    assert _one({**DDB, "key": {"pk": "cost$STAGE"}}).probes[0].key == {"pk": {"S": "cost$STAGE"}}  # type: ignore[attr-defined]
 
 
 def test_variables_fill_top_level_settings_and_the_action_too() -> None:
@@ -263,9 +263,11 @@ def test_missing_variable_in_a_key_attribute_name_names_the_path() -> None:
     assert str(info.value).startswith("t.json: probe 0: field 'key.${PK}': environment variable PK is not set")
 
 
-def test_variable_values_are_not_substituted_twice() -> None:
-    cfg = _one({**DDB, "table": "t-${A}", "key": {"pk": "x"}}, env={"A": "${B}", "B": "oops"})
-    assert cfg.probes[0].table == "t-${B}"  # type: ignore[attr-defined]
+def test_variable_values_are_not_substituted_twice_and_an_unexpanded_value_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        _one({**DDB, "table": "t-${A}", "key": {"pk": "x"}}, env={"A": "${B}", "B": "oops"})
+    assert str(info.value) == ("t.json: probe 0: field 'table': environment variable A is '${B}', itself an "
+                               "unexpanded reference (variables are expanded once); set A to the real value")
 
 
 # -- --stage: chalice's environment_variables layered as the Lambda sees them -----------------------
