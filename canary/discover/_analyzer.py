@@ -18,16 +18,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from canary.discover._calls import Calls, RawCall
+from canary.discover._calls import Calls, RawCall, merge_sites
 from canary.discover._eval import Eval
 from canary.discover._flow import Flow
 from canary.discover._parse import Module, project_files
+from canary.discover._stage import Stage
 
 __all__ = ["RawCall", "Analyzer", "analyze", "project_files"]
 
 
-class Analyzer(Flow, Eval, Calls):
-    """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), boto3 calls (`Calls`)."""
+class Analyzer(Flow, Eval, Stage, Calls):
+    """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`), boto3 calls (`Calls`)."""
 
 
 def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawCall], list[str]]:
@@ -38,6 +39,6 @@ def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawC
     `not_in_stage`.
     """
     modules: list[Module] = project_files(root)
-    calls = Analyzer(modules, env or {}).run()
+    calls = merge_sites(Analyzer(modules, env or {}).run())
     return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),
             [m.rel for m in modules])

@@ -21,7 +21,7 @@ from canary.discover._values import BatchWriterV, ClientV, CollectionV, MethodV,
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
 
-__all__ = ["RawCall", "Calls", "resource_index", "identifiers", "xform"]
+__all__ = ["RawCall", "Calls", "merge_sites", "resource_index", "identifiers", "xform"]
 
 Vals = frozenset[Value]
 EMPTY: Vals = frozenset()
@@ -95,6 +95,29 @@ def xform(name: str) -> str:
     from botocore import xform_name
 
     return str(xform_name(name))
+
+
+def merge_sites(calls: "list[RawCall]") -> "list[RawCall]":
+    """One call per place in the source: the objects that can reach it give alternatives, not copies.
+
+    `t.put_item(...)` where `t` may be table `a` or table `b` is one call whose TableName is `a` or
+    `b`. Calls that differ in what they name (their parameters, their actions) stay apart.
+    """
+    groups: dict[tuple[Any, ...], dict[str, set[StrV]]] = {}
+    first: dict[tuple[Any, ...], RawCall] = {}
+    for c in calls:
+        key = (c.file, c.line, c.service, c.operation, c.via, c.key_names, c.actions, c.not_in_stage,
+               tuple(n for n, _ in c.params))
+        first.setdefault(key, c)
+        slots = groups.setdefault(key, {})
+        for name, alts in c.params:
+            slots.setdefault(name, set()).update(alts)
+    out = []
+    for key, c in first.items():
+        params = tuple((n, tuple(sorted(alts, key=repr))) for n, alts in sorted(groups[key].items()))
+        out.append(RawCall(file=c.file, line=c.line, service=c.service, operation=c.operation, params=params,
+                           key_names=c.key_names, actions=c.actions, via=c.via, not_in_stage=c.not_in_stage))
+    return out
 
 
 class Calls:
@@ -287,7 +310,7 @@ class Calls:
         names = sorted(params)
         call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
                        params=tuple((n, tuple(sorted(set(params[n]), key=repr))) for n in names),
-                       key_names=key_names, actions=actions, via=label)
+                       key_names=key_names, actions=actions, via=label, not_in_stage=self.dead)
         key = (call.file, call.line, node.col_offset, service, operation, call.params)
         self.calls.setdefault(key, call)
         if self.frames:

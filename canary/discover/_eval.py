@@ -18,6 +18,7 @@ from canary.discover._values import (
     BoundFuncV,
     ClassV,
     ClientV,
+    ConstV,
     CollectionV,
     Env,
     FuncV,
@@ -51,6 +52,8 @@ class Eval:
             return self.lookup(scope, node.id)  # type: ignore[attr-defined]
         if kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
+            if value is None or isinstance(value, bool):
+                return frozenset({ConstV(value)})
             if not isinstance(value, str):
                 return EMPTY
             cached = self._consts.get(value)
@@ -87,7 +90,16 @@ class Eval:
             return EMPTY
         if isinstance(node, ast.IfExp):
             self.eval(node.test, scope)
-            return self.eval(node.body, scope) | self.eval(node.orelse, scope)
+            truth = self.decide(node.test, scope, [])
+            body = self.eval(node.body, scope) if truth is not False else EMPTY
+            orelse = self.eval(node.orelse, scope) if truth is not True else EMPTY
+            return body | orelse
+        if isinstance(node, ast.Compare) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+            for sub in ast.iter_child_nodes(node):
+                if isinstance(sub, ast.expr):
+                    self.eval(sub, scope)
+            truth = self.decide(node, scope, [])
+            return EMPTY if truth is None else frozenset({ConstV(truth)})
         if isinstance(node, ast.BoolOp):
             vals = [self.eval(v, scope) for v in node.values]
             if isinstance(node.op, ast.Or) and len(vals) == 2:
@@ -268,7 +280,7 @@ class Eval:
             names = args[0] if args else kwargs.get("key", EMPTY)
             defaults = args[1] if len(args) > 1 else kwargs.get("default", EMPTY)
             default = next((d.literal for d in defaults if isinstance(d, StrV) and d.literal is not None), None)
-            return frozenset(StrV((Env(n.literal, default),)) for n in names
+            return frozenset(StrV((Env(n.literal, default, optional=True),)) for n in names
                              if isinstance(n, StrV) and n.literal is not None)
         if isinstance(f, FuncV):
             return self._call_func(self.funcs[f.fid], None, args, kwargs)

@@ -42,7 +42,12 @@ from canary.discover._parse import (
 
 __all__ = ["Flow"]
 
+
+def _exits(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+
 MAX_PASSES = 8
+_DEAD = "\x00not-in-stage"
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
@@ -68,6 +73,8 @@ class Flow:
 
     def __init__(self, modules: list[Module], env: Mapping[str, str] | None = None) -> None:
         self.env: Mapping[str, str] = env or {}
+        self.staged = bool(self.env)  # no stage chosen: environment guards stay undecided
+        self.dead: str | None = None  # why the stage never runs the statements being walked
         self.modules = {m.name: m for m in modules}
         self.facts: dict[tuple[int, str], set[Value]] = {}
         self.memos: dict[int, _Memo] = {}
@@ -130,6 +137,8 @@ class Flow:
     # -- facts ----------------------------------------------------------------------------------
 
     def _add(self, key: tuple[int, str], values: Iterable[Value]) -> None:
+        if self.dead is not None:  # what a branch the stage never takes binds is seen only there
+            key = (key[0], key[1] + _DEAD)
         cur = self.facts.setdefault(key, set())
         for v in values:
             if v not in cur and len(cur) < MAX_VALUES:
@@ -146,6 +155,13 @@ class Flow:
         vals = self.facts.get(key, ())
         if self.frames:
             self.frames[-1].reads.setdefault(key, len(vals))  # the first (smallest) size this walk saw
+        if self.dead is not None:
+            dead_key = (key[0], key[1] + _DEAD)
+            extra = self.facts.get(dead_key, ())
+            if self.frames:
+                self.frames[-1].reads.setdefault(dead_key, len(extra))
+            if extra:
+                return set(vals) | extra
         return vals
 
     def _bases(self, cid: int) -> set[int]:
@@ -237,11 +253,34 @@ class Flow:
         return list(self.calls.values())
 
     def block(self, body: Iterable[ast.stmt], scope: Scope) -> None:
-        for stmt in body:
-            try:
-                self.stmt(stmt, scope)
-            except RecursionError:  # a pathologically deep expression: skip that statement, keep the rest
+        outer = self.dead
+        try:
+            for stmt in body:
+                try:
+                    self.stmt(stmt, scope)
+                except RecursionError:  # a pathologically deep expression: skip that statement, keep the rest
+                    continue
+                if self.dead is None and type(stmt) is ast.If and _exits(stmt.body) and not stmt.orelse:
+                    # `if not ENABLED: return` that the stage always takes: the rest never runs
+                    evidence: list[str] = []
+                    if self.decide(stmt.test, scope, evidence) is True:
+                        self.dead = self.guard_reason(stmt.test, True, evidence, "returns early on")
+        finally:
+            self.dead = outer
+
+    def _branches(self, node: ast.If, scope: Scope) -> None:
+        self.eval(node.test, scope)
+        evidence: list[str] = []
+        truth = self.decide(node.test, scope, evidence) if self.dead is None else None
+        outer = self.dead
+        for block, runs in ((node.body, truth is not False), (node.orelse, truth is not True)):
+            if not block:
                 continue
+            self.dead = outer if runs else self.guard_reason(node.test, bool(truth), evidence)
+            try:
+                self.block(block, scope)
+            finally:
+                self.dead = outer
 
     def stmt(self, node: ast.stmt, scope: Scope) -> None:
         kind = type(node)
@@ -249,9 +288,7 @@ class Flow:
             self.eval(node.value, scope)  # type: ignore[attr-defined]
             return
         if kind is ast.If:
-            self.eval(node.test, scope)  # type: ignore[attr-defined]
-            self.block(node.body, scope)  # type: ignore[attr-defined]
-            self.block(node.orelse, scope)  # type: ignore[attr-defined]
+            self._branches(node, scope)  # type: ignore[arg-type]
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             fscope = self.node_scope[id(node)]

@@ -180,11 +180,20 @@ def bound_names(body: Iterable[ast.AST], scope: Scope) -> list[_Def]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.locals.add(node.name)
         for t in targets:
-            for sub in ast.walk(t):
-                if isinstance(sub, ast.Name):
-                    scope.locals.add(sub.id)
+            scope.locals.update(target_names(t))
     scope.locals -= scope.globals | scope.nonlocals
     return defs
+
+
+def target_names(target: ast.AST) -> Iterator[str]:
+    """The names an assignment target binds: `a`, `a, *b`, never the `obj` of `obj.x = ...` or `obj[k] = ...`."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            yield from target_names(elt)
+    elif isinstance(target, ast.Starred):
+        yield from target_names(target.value)
 
 
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")

@@ -8,10 +8,10 @@ in a probe config, and says exactly which expression is unknown when it cannot b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Union
 
-__all__ = ["Lit", "Env", "Unknown", "StrV", "Value"]
+__all__ = ["Lit", "Env", "Unknown", "StrV", "ConstV", "Value"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Lit:
 class Env:
     name: str
     default: str | None = None
+    optional: bool = field(default=False, compare=False)  # `os.environ.get`/`os.getenv`: None when unset
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,13 @@ class StrV:
             elif isinstance(p, Env) and p.name not in env and p.default is None:
                 out.append(f"os.environ[{p.name!r}]")
         return out
+
+
+@dataclass(frozen=True)
+class ConstV:
+    """`True`, `False` or `None`: what a constant guard (`if DUMMY:`, `if client is None:`) tests."""
+
+    value: bool | None
 
 
 # Objects from boto3 and the standard library ----------------------------------------------------
@@ -229,6 +237,6 @@ class InstV:
     cid: int
 
 
-Value = Union[StrV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
+Value = Union[StrV, ConstV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
               PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ModuleV, FuncV,
               BoundFuncV, ClassV, InstV]

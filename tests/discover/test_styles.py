@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from canary.config import stage_environment
 from canary.discover import discover
+from canary.discover._analyzer import analyze
 
 APPS = Path(__file__).parent / "apps"
 
@@ -100,10 +102,12 @@ def test_each_style_resolves_its_resources() -> None:
     assert ("ses:SendEmail", "arn:aws:ses:*:*:identity/reports@example.com") in rows("module_globals")
 
 
-def test_a_factory_called_with_two_names_yields_both_tables_and_no_unknown_twin() -> None:
-    found = discover(APPS / "factories", "dev")
-    tables = {f.resource for f in found.findings if f.action == "dynamodb:UpdateItem"}
-    assert tables == {"arn:aws:dynamodb:*:*:table/sessions-dev", "arn:aws:dynamodb:*:*:table/counters"}
+def test_a_factory_called_with_two_names_yields_both_tables_as_alternatives_and_no_unknown_twin() -> None:
+    env = stage_environment(APPS / "factories", "dev")
+    calls = [c for c in analyze(APPS / "factories", env)[0] if c.operation == "UpdateItem"]
+    assert len(calls) == 1  # one call site, two alternatives: not two calls
+    names = {alt.resolve(env) for alt in dict(calls[0].params)["TableName"]}
+    assert names == {"sessions-dev", "counters"}
 
 
 def test_a_name_the_source_does_not_give_shows_as_a_question_mark_with_its_expression() -> None:

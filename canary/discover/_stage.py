@@ -1,0 +1,153 @@
+"""Decide the guards a stage settles, so that calls on branches it never takes are marked, not checked.
+
+A guard is decided when every value its names can hold is known in this stage: module constants
+(`DUMMY = False`), comparisons of environment variables with literals (`MODE == "BETA"` with MODE
+from `.chalice/config.json`, `os.environ.get("X") == "y"`, `"X" in os.environ`), `not`/`and`/`or`
+of those, and `__name__ == "__main__"` (never true in a module the Lambda imports). Anything else is
+undecided, and both branches may run. The decision comes with the evidence, so that the output can
+say why a call is not in this stage.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from canary.discover._values import ConstV, Env, Lit, OsEnviron, StrV, Value
+
+if TYPE_CHECKING:
+    from canary.discover._parse import Scope
+
+__all__ = ["Stage", "concrete", "UNKNOWN"]
+
+UNKNOWN: Any = object()
+_CONFIG = ".chalice/config.json"
+_OPS: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: isinstance(a, str) and isinstance(b, str) and a in b,
+    ast.NotIn: lambda a, b: isinstance(a, str) and isinstance(b, str) and a not in b,
+}
+
+
+def _lambda_sets(name: str) -> bool:
+    """Variables Lambda itself sets (AWS_REGION, ...): the stage's config does not say their value."""
+    return name.startswith(("AWS_", "LAMBDA_", "_")) or name in ("TZ", "LANG", "PATH", "LD_LIBRARY_PATH")
+
+
+def concrete(v: Value, env: Mapping[str, str], staged: bool, evidence: list[str]) -> Any:
+    """The Python value `v` has in this stage (str, bool or None), or UNKNOWN."""
+    if isinstance(v, ConstV):
+        return v.value
+    if not isinstance(v, StrV):
+        return UNKNOWN
+    out = []
+    for p in v.parts:
+        if isinstance(p, Lit):
+            out.append(p.text)
+        elif isinstance(p, Env) and p.name in env:
+            evidence.append(f"the stage sets {p.name}={env[p.name]!r} ({_CONFIG})")
+            out.append(env[p.name])
+        elif isinstance(p, Env) and staged and not _lambda_sets(p.name) and p.default is not None:
+            evidence.append(f"the stage does not set {p.name} ({_CONFIG}), so it is {p.default!r}")
+            out.append(p.default)
+        elif (isinstance(p, Env) and staged and not _lambda_sets(p.name) and p.optional
+              and len(v.parts) == 1):
+            evidence.append(f"the stage does not set {p.name} ({_CONFIG})")
+            return None
+        else:
+            return UNKNOWN
+    return "".join(out)
+
+
+class Stage:
+    """Three-valued guard evaluation (mixed into `Analyzer`): True, False, or None for undecided."""
+
+    env: Mapping[str, str]
+    staged: bool
+
+    def decide(self, test: ast.expr, scope: "Scope", evidence: list[str]) -> bool | None:
+        """Whether `test` is true in this stage; None when the source and the stage do not settle it."""
+        if isinstance(test, ast.BoolOp):
+            results = []
+            for value in test.values:
+                ev: list[str] = []
+                r = self.decide(value, scope, ev)
+                if r is (not isinstance(test.op, ast.And)):  # `or` with a true part, `and` with a false one
+                    evidence.extend(ev)
+                    return r
+                results.append((r, ev))
+            if all(r is not None for r, _ in results):
+                for _, ev in results:
+                    evidence.extend(ev)
+                return isinstance(test.op, ast.And)
+            return None
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            r = self.decide(test.operand, scope, evidence)
+            return None if r is None else not r
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            return self._compare(test, scope, evidence)
+        values = self._concretes(test, scope, evidence)
+        if values is None:
+            return None
+        truths = {bool(x) for x in values}
+        return truths.pop() if len(truths) == 1 else None
+
+    def _compare(self, test: ast.Compare, scope: "Scope", evidence: list[str]) -> bool | None:
+        op, left, right = type(test.ops[0]), test.left, test.comparators[0]
+        if (isinstance(left, ast.Name) and left.id == "__name__" and isinstance(right, ast.Constant)
+                and right.value == "__main__" and op in (ast.Eq, ast.NotEq)):
+            evidence.append("the Lambda imports this module, so __name__ is never '__main__'")
+            return op is ast.NotEq
+        if op in (ast.In, ast.NotIn) and any(isinstance(v, OsEnviron) for v in self.eval(right, scope)):
+            names = self._concretes(left, scope, evidence)
+            if names is None or not self.staged or any(not isinstance(n, str) or _lambda_sets(n) for n in names):
+                return None
+            found = {n in self.env for n in names}
+            if len(found) != 1:
+                return None
+            for n in names:
+                evidence.append(f"the stage {'sets' if n in self.env else 'does not set'} {n} ({_CONFIG})")
+            return found.pop() is (op is ast.In)
+        fn = _OPS.get(op)
+        if fn is None:
+            return None
+        lefts = self._concretes(left, scope, evidence)
+        rights = self._concretes(right, scope, evidence) if lefts is not None else None
+        if lefts is None or rights is None:
+            return None
+        results = {fn(a, b) for a in lefts for b in rights}
+        return results.pop() if len(results) == 1 else None
+
+    def _concretes(self, node: ast.expr, scope: "Scope", evidence: list[str]) -> list[Any] | None:
+        if isinstance(node, ast.Constant):
+            return [node.value] if isinstance(node.value, (str, bool, type(None))) else None
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):  # `MODE in ("BETA", "PROD")`
+            return None
+        values = self.eval(node, scope)
+        if not values:
+            return None
+        ev: list[str] = []
+        out = []
+        for v in sorted(values, key=repr):
+            c = concrete(v, self.env, self.staged, ev)
+            if c is UNKNOWN:
+                return None
+            out.append(c)
+        if isinstance(node, (ast.Name, ast.Attribute)) and not ev:
+            shown = ast.unparse(node)
+            ev.append(f"{shown} is {out[0]!r}" if len(set(map(repr, out))) == 1 else
+                      f"{shown} is one of {', '.join(sorted(set(map(repr, out))))}")
+        evidence.extend(e for e in ev if e not in evidence)
+        return out
+
+    def guard_reason(self, test: ast.expr, taken: bool, evidence: list[str], how: str = "guarded by") -> str:
+        """One sentence: why the branch the stage never takes is not taken."""
+        shown = ast.unparse(test)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        why = "; ".join(dict.fromkeys(evidence)) or "it is constant"
+        return f"{how} `{shown}`, which is {taken} in this stage: {why}"
+
+    if TYPE_CHECKING:
+        def eval(self, node: ast.expr, scope: "Scope") -> frozenset[Value]: ...
