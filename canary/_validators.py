@@ -76,9 +76,10 @@ def dynamo_key_value(typed: dict[str, str]) -> dict[str, str]:
     (kind, inner), = typed.items()
     if kind == "S":
         size = len(inner.encode("utf-8", "surrogatepass"))
-        if not 1 <= size <= MAX_KEY_VALUE_BYTES:
-            _raise(f"a string key value must be 1-{MAX_KEY_VALUE_BYTES} bytes (DynamoDB refuses an empty key), "
-                   f"got {size}")
+        if size == 0:
+            _raise("a string key value must not be empty (DynamoDB refuses an empty key attribute)")
+        if size > MAX_KEY_VALUE_BYTES:
+            _raise(f"a string key value is {size} bytes; a key attribute allows at most {MAX_KEY_VALUE_BYTES}")
     elif kind == "N":
         _dynamo_number(inner)
     elif kind == "B":
@@ -101,11 +102,13 @@ def _dynamo_number(text: str) -> None:
         _raise(why)
     if num.is_zero():
         return
-    sign, digits, exponent = num.normalize().as_tuple()
+    _, digits, exponent = num.as_tuple()  # exact: no context rounding
     assert isinstance(exponent, int)
-    if len(digits) > MAX_N_DIGITS:
-        _raise(f"a DynamoDB number has at most {MAX_N_DIGITS} significant digits, got {len(digits)}")
-    magnitude = len(digits) + exponent - 1  # the exponent of the leading digit
+    text_digits = "".join(map(str, digits)).lstrip("0")
+    significant = text_digits.rstrip("0")
+    if len(significant) > MAX_N_DIGITS:
+        _raise(f"a DynamoDB number has at most {MAX_N_DIGITS} significant digits; this one has {len(significant)}")
+    magnitude = len(text_digits) + exponent - 1  # the exponent of the leading digit
     if not -130 <= magnitude <= 125:
         _raise("a DynamoDB number's magnitude must be between 1E-130 and 9.9999999999999999999999999999999999999E+125")
 
@@ -163,9 +166,10 @@ def ses_recipients(to: str, allow_real: bool) -> str:
     outside = [d for d in domains if d.lower() != SIMULATOR_DOMAIN]
     if outside:
         found = _address_with(to, outside[0])
-        where = "" if found == to else f" ({found!r} is)"
-        _raise(f"'to' is {to!r}{where}, outside {SIMULATOR_DOMAIN}: a probe would email a real mailbox. "
-               f"Use the simulator (default success@{SIMULATOR_DOMAIN}) or set \"allow_real_recipients\": true")
+        head = (f"'to' is {to!r}, outside {SIMULATOR_DOMAIN}" if found == to
+                else f"'to' is {to!r}: {found!r} in it is outside {SIMULATOR_DOMAIN}")
+        _raise(f"{head}: a probe would email a real mailbox. Use the simulator (default success@{SIMULATOR_DOMAIN}) "
+               "or set \"allow_real_recipients\": true")
     return to
 
 

@@ -91,10 +91,16 @@ def _safe(name: Any) -> str:
     return json.dumps(text)[1:-1].replace("'", "\\'")
 
 
+def _short(name: Any) -> str:
+    """`_safe`, cut to 60 characters: a message names a thing, it need not spell out a long one."""
+    text = _safe(name)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _where(source: str, index: int | None, probe_id: str | None) -> str:
     if index is None:
         return source
-    return f"{source}: probe {index}" + (f" ({_safe(probe_id)})" if probe_id else "")
+    return f"{source}: probe {index}" + (f" ({_short(probe_id)})" if probe_id else "")
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -294,8 +300,8 @@ def _aws_rules(probe: ProbeParams, where: str) -> None:
             checks.append(("index", lambda: dynamo_name(index, "index"), None))
     if isinstance(probe, DynamoKeyProbe):
         for name, typed in probe.key.items():
-            checks.append((f"key.{_safe(name)}", functools.partial(dynamo_key_name, name), None))
-            checks.append((f"key.{_safe(name)}", functools.partial(dynamo_key_value, typed), typed))
+            checks.append((f"key.{_short(name)}", functools.partial(dynamo_key_name, name), None))
+            checks.append((f"key.{_short(name)}", functools.partial(dynamo_key_value, typed), typed))
     if isinstance(probe, SesSendProbe):
         checks.append(("to", lambda: ses_recipients(probe.to, probe.allow_real_recipients), None))
     checks.append(("id", lambda: probe_id(probe.probe_id), None))

@@ -111,6 +111,98 @@ BAD_CONFIGS: dict[str, str] = {
         "field 'retries': Input should be a valid integer, unable to parse string as an integer, got 'many'",
     "setting-out-of-range.json": "field 'probe_timeout_s': Input should be greater than 0, got 0",
     "unknown-publisher.json": "field 'publisher': Input should be 'emf' or 'put_metric_data', got 'statsd'",
+    # issue 11: hostile input, strict values, AWS's own naming and value rules, placeholders
+    'bool-as-number.json':
+        "probe 0 (send): field 'allow_real_recipients': must be true or false (a JSON or YAML boolean, "
+        'unquoted), got 1',
+    'bool-as-string.json':
+        "field 'per_probe_metrics': must be true or false (a JSON or YAML boolean, unquoted), got 'true'",
+    'deep-nesting.json':
+        'nested too deeply (more than 32 levels; a probe config needs 5)',
+    'default-id-too-long.json':
+        "probe 0: field 'id': the id is 1045 characters; a CloudWatch dimension value (the 'Probe' dimension) "
+        'allows at most 1024: give the probe a shorter "id"',
+    'id-markup.json':
+        "probe 0 ([bold]listings[/x]): field 'id': '[bold]listings[/x]' is not a probe id: 1-1024 letters, "
+        "digits and '-', '_', '.', ':', '/', '@', '+', '='",
+    'id-too-long.json':
+        'probe 0 (' + 'x' * 57 + '...): field \'id\': the id is 1025 characters; a CloudWatch dimension value (the \'Probe\' dimension) allows at most 1024: give the probe a shorter "id"',
+    'index-too-short.json':
+        "probe 0: field 'index': 'ix' is not a DynamoDB index name: 3-255 letters, digits, '_', '-' or '.'",
+    'infinity-constant.json':
+        'invalid JSON: Infinity is not valid JSON',
+    'key-b-not-base64.json':
+        'probe 0: field \'key.listingId\': a binary key value {"B": ...} must be base64 (A-Z a-z 0-9 + / and = padding), got {"B": "not base64!"}',
+    'key-empty-string.json':
+        "probe 0: field 'key.listingId': a string key value must not be empty (DynamoDB refuses an empty key "
+        'attribute), got {"S": ""}',
+    'key-n-not-a-number.json':
+        'probe 0: field \'key.listingId\': a number key value {"N": ...} must be a decimal number string such '
+        'as "42" or "-1.5e3", got {"N": "abc"}',
+    'key-n-too-precise.json':
+        "probe 0: field 'key.listingId': a DynamoDB number has at most 38 significant digits; this one has 39, "
+        'got {"N": "1234567890123456789012345678901234567890"}',
+    'key-name-too-long.json':
+        "probe 0: field 'key." + 'k' * 57 + "...': a key attribute name must be 1-255 bytes, got 256",
+    'long-integer.json':
+        'invalid JSON: a number of 5000 digits is too long (at most 128)',
+    'namespace-aws.json':
+        "field 'namespace': 'AWS/Lambda' begins with 'AWS/', which CloudWatch reserves for AWS services; use "
+        "your own, e.g. 'PermissionCanary'",
+    'namespace-leading-colon.json':
+        "field 'namespace': ':canary' is not a CloudWatch namespace: 1-255 of letters, digits, '.', '-', '_', "
+        "'/', '#', ':' and inner spaces, not starting with ':'",
+    'number-as-bool.json':
+        "field 'retries': must be a number, got true",
+    'placeholder-angle.yaml':
+        "probe 0: field 'table': '<FILL ME>' is a placeholder ('<FILL ME>'); replace it with the real value",
+    'placeholder-fill-me.json':
+        "probe 0: field 'table': '__FILL_ME__table' is a placeholder ('__FILL_ME__'); replace it with the real value",
+    'placeholder-key-name.json':
+        "probe 0: field 'key.__FILL_ME__partition_key_name': '__FILL_ME__partition_key_name' is a placeholder "
+        "('__FILL_ME__'); replace it with the real value",
+    'placeholder-todo.json':
+        "probe 0: field 'from': 'TODO' is a placeholder ('TODO'); replace it with the real value",
+    'ses-to-display-name.json':
+        'probe 0 (send): field \'to\': \'to\' is \'"Ops" <ops@example.com>, '
+        "<success@simulator.amazonses.com>', outside simulator.amazonses.com: a probe would email a real "
+        'mailbox. Use the simulator (default success@simulator.amazonses.com) or set "allow_real_recipients": '
+        'true',
+    'ses-to-line-break.json':
+        "probe 0 (send): field 'to': 'to' is 'success@simulator.amazonses.com\\r\\nBcc: ops@example.com': "
+        'control characters (a line break could add a header) are not allowed',
+    'ses-to-list-with-real-address.json':
+        "probe 0 (send): field 'to': 'to' is 'ops@example.com, success@simulator.amazonses.com': "
+        "'ops@example.com' in it is outside simulator.amazonses.com: a probe would email a real mailbox. Use "
+        'the simulator (default success@simulator.amazonses.com) or set "allow_real_recipients": true',
+    'stage-not-ascii.json':
+        "field 'stage': 'dév' is not a CloudWatch dimension value: printable ASCII only, no control characters",
+    'table-arn.json':
+        "probe 0: field 'table': 'arn:aws:dynamodb:eu-west-1:123456789012:table/listings-dev' is not a "
+        "DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'; give the table name, not an ARN (the "
+        'probe builds the ARN from the account and region)',
+    'table-with-slash.json':
+        "probe 0: field 'table': 'listings/dev' is not a DynamoDB table name: 3-255 letters, digits, '_', '-' "
+        "or '.'; '/' not allowed",
+    'table-with-space.json':
+        "probe 0: field 'table': 'listings dev' is not a DynamoDB table name: 3-255 letters, digits, '_', '-' "
+        "or '.'; ' ' not allowed",
+    'variable-bad-syntax.json':
+        "probe 0: field 'table': 'listings-${STAGE' holds a '${' that is not a variable reference; write "
+        "${NAME} or ${NAME:-default} (NAME: letters, digits and '_', not starting with a digit)",
+    'yaml-alias-bomb.yaml':
+        'invalid YAML at line 7, column 10: more than 100000 values once aliases are expanded (an alias bomb?)',
+    'yaml-deep-nesting.yaml':
+        'invalid YAML at line 3, column 41: nested too deeply (more than 32 levels)',
+    'yaml-duplicate-key.yaml':
+        "invalid YAML at line 5, column 5: found duplicate key 'table'",
+    'yaml-long-integer.yaml':
+        'invalid YAML at line 1, column 10: a number of 5000 digits is too long (at most 128)',
+    'yaml-recursive-alias.yaml':
+        'invalid YAML at line 1, column 11: alias *a is used inside its own anchor (a recursive alias)',
+    'yaml-yes-is-not-true.yaml':
+        "probe 0 (send): field 'allow_real_recipients': must be true or false (a JSON or YAML boolean, "
+        "unquoted), got 'yes'",
 }
 
 
