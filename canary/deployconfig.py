@@ -20,8 +20,9 @@ from typing import Any
 from canary.errors import ConfigError, DeployConfigError
 
 __all__ = ["StageDeploy", "check_stage", "guard_chalice_cli", "config_path_for", "clean_pycache",
-           "DEFAULT_LAMBDA_CONFIG"]
+           "DEFAULT_LAMBDA_CONFIG", "stage_account", "slack_settings", "slack_policy_document", "slack_policy_name"]
 
+ACCOUNT = re.compile(r"^\d{12}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 DEFAULT_LAMBDA_CONFIG = "chalicelib/canary.json"
 SLACK_FUNCTION = "permission_canary_alarm_to_slack"
@@ -109,13 +110,19 @@ def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
     has_own_policy = (policy and policy != stage_policy and own.get("autogen_policy") is False
                       and own.get("manage_iam_role") is not False)
     if not (has_own_role or has_own_policy):
+        fix = f"permission-canary init --stage {stage} --region <REGION> --write"
+        if not ROLE_ARN.match(str(_layer(cfg, stage, None, "iam_role_arn") or "")):
+            fix = f"permission-canary init --stage {stage} --region <REGION> --account <ACCOUNT> --write"
         raise DeployConfigError(
             f"{where}: stage {stage!r}: the Slack function would share the API's role or policy; give it its own: "
             f"lambda_functions.{SLACK_FUNCTION} with \"manage_iam_role\": true, \"autogen_policy\": false and "
-            f"\"iam_policy_file\": \"policy-slack-{stage}.json\" (permission-canary template --write-slack-policy REGION)")
+            f"\"iam_policy_file\": \"policy-slack-{stage}.json\" (`{fix}` adds them, run in {root})")
     if has_own_policy and not (root / ".chalice" / str(policy)).is_file():
+        account = "" if ROLE_ARN.match(str(_layer(cfg, stage, None, "iam_role_arn") or "")) else " --account <ACCOUNT>"
         raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: "
-                                f"iam_policy_file {policy!r} not found in .chalice/")
+                                f"iam_policy_file {policy!r} not found in .chalice/ (write it with "
+                                f"`permission-canary template --stage {stage} --project-dir {root} "
+                                f"--write-slack-policy <REGION>{account} --output /dev/null`)")
     env = _env(cfg, stage, "permission_canary")
     path = config_path_for(root, env)
     if not path.is_file():
@@ -133,6 +140,51 @@ def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
     except ConfigError as exc:
         raise DeployConfigError(f"probe config for stage {stage!r} does not validate: {exc}") from None
     return StageDeploy(stage=stage, config_path=path, role_arn=role, config=config)
+
+
+def stage_account(cfg: dict[str, Any], stage: str, account: str | None, *, command: str) -> str:
+    """The stage's AWS account: `account` if given, else the one in its iam_role_arn.
+
+    Without either (chalice's autogen role, or one role per function) nothing in the project tells
+    the account; the error then shows `command` with `--account`, which is what would work.
+    """
+    if account:
+        if not ACCOUNT.match(account):
+            raise DeployConfigError(f"--account {account!r}: not a 12-digit AWS account id")
+        return account
+    arn = str(_layer(cfg, stage, None, "iam_role_arn") or "")
+    if ROLE_ARN.match(arn):
+        return arn.split(":")[4]
+    why = f"its iam_role_arn {arn!r} is not a role ARN" if arn else "it has no iam_role_arn (chalice creates the roles)"
+    raise DeployConfigError(f"stage {stage!r}: cannot tell the AWS account: {why}; "
+                            f"pass it: `{command} --account <12-digit account id>`")
+
+
+def slack_policy_name(cfg: dict[str, Any], stage: str) -> str:
+    """The Slack function's policy file name under .chalice/ (its iam_policy_file, else the default)."""
+    return str(_layer(cfg, stage, SLACK_FUNCTION, "iam_policy_file") or f"policy-slack-{stage}.json")
+
+
+def slack_settings(app_name: str, stage: str) -> dict[str, Any]:
+    """The Slack function's own per-function settings: its own role and policy file, never the API's."""
+    return {"manage_iam_role": True, "autogen_policy": False, "iam_policy_file": f"policy-slack-{stage}.json",
+            "xray": False, "lambda_timeout": 30, "lambda_memory_size": 128,
+            "environment_variables": {
+                "SLACK_WEBHOOK_SSM_PARAMETER": f"/permission-canary/{stage}/slack-webhook",
+                "CANARY_LOG_GROUP": f"/aws/lambda/{app_name}-{stage}-permission_canary"}}
+
+
+def slack_policy_document(cfg: dict[str, Any], stage: str, *, region: str, account: str) -> dict[str, Any]:
+    """The Slack function's policy for `stage`, built by the notifier's own `slack_policy`."""
+    from canary.notifiers.policy import slack_policy
+
+    env = _env(cfg, stage, SLACK_FUNCTION)
+    app = cfg.get("app_name", "permission-canary")
+    return slack_policy(region=region, account=account,
+                        log_group=env.get("CANARY_LOG_GROUP") or f"/aws/lambda/{app}-{stage}-permission_canary",
+                        parameter_name=env.get("SLACK_WEBHOOK_SSM_PARAMETER") or f"/permission-canary/{stage}/slack-webhook",
+                        kms_key_arn=env.get("SLACK_WEBHOOK_KMS_KEY_ARN") or None,
+                        function_name=f"{app}-{stage}-{SLACK_FUNCTION}")
 
 
 def clean_pycache(root: Path) -> int:

@@ -32,22 +32,15 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def slack_policy_for(project_dir: Path, stage: str, region: str) -> dict[str, Any]:
-    """The Slack function's policy for `stage`, built by the notifier's own `slack_policy`."""
-    from canary.deployconfig import ROLE_ARN, SLACK_FUNCTION, _env, _layer
-    from canary.notifiers.policy import slack_policy
+def slack_policy_for(project_dir: Path, stage: str, region: str, account: str | None = None) -> dict[str, Any]:
+    """The Slack function's policy for `stage`: the account from `account`, else from the stage's iam_role_arn."""
+    from canary.deployconfig import slack_policy_document, stage_account
 
-    cfg = json.loads((project_dir / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    arn = str(_layer(cfg, stage, None, "iam_role_arn") or "")
-    if not ROLE_ARN.match(arn):
-        raise DeployConfigError(f"stage {stage!r}: cannot tell the account from iam_role_arn {arn!r}")
-    env = _env(cfg, stage, SLACK_FUNCTION)
-    app = cfg.get("app_name", "permission-canary")
-    return slack_policy(region=region, account=arn.split(":")[4],
-                        log_group=env.get("CANARY_LOG_GROUP") or f"/aws/lambda/{app}-{stage}-permission_canary",
-                        parameter_name=env.get("SLACK_WEBHOOK_SSM_PARAMETER") or f"/permission-canary/{stage}/slack-webhook",
-                        kms_key_arn=env.get("SLACK_WEBHOOK_KMS_KEY_ARN") or None,
-                        function_name=f"{app}-{stage}-{SLACK_FUNCTION}")
+    cfg = _read_chalice_config(project_dir)
+    command = (f"permission-canary template --stage {stage} --project-dir {project_dir} "
+               f"--write-slack-policy {region} --output /dev/null")
+    return slack_policy_document(cfg, stage, region=region,
+                                 account=stage_account(cfg, stage, account, command=command))
 
 
 @click.command("template")
@@ -56,22 +49,26 @@ def slack_policy_for(project_dir: Path, stage: str, region: str) -> dict[str, An
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
 @click.option("--write-slack-policy", "slack_region", metavar="REGION", default=None,
               help="Also (re)write .chalice/policy-slack-<stage>.json for REGION (the Slack function's own role).")
+@click.option("--account", default=None, metavar="ACCOUNT",
+              help="The AWS account id for --write-slack-policy, when the stage has no iam_role_arn to tell it "
+                   "(chalice's autogen role, or one role per function).")
 @click.option("--name-prefix", default="", metavar="PREFIX",
               help="The name_prefix given to register_blueprint, if any (it prefixes the function names).")
 @fail_on_canary_error
-def template(stage: str, project_dir: str, output: str | None, slack_region: str | None, name_prefix: str) -> None:
+def template(stage: str, project_dir: str, output: str | None, slack_region: str | None, account: str | None,
+             name_prefix: str) -> None:
     """Print the CloudFormation to merge into `chalice package --merge-template`."""
     from canary.alarms import merge_template
     from canary.deployconfig import check_stage
 
     root = Path(project_dir)
     if slack_region:
-        from canary.deployconfig import SLACK_FUNCTION, _layer
+        from canary.deployconfig import slack_policy_name
 
-        cfg = json.loads((root / ".chalice" / "config.json").read_text(encoding="utf-8"))
-        name = _layer(cfg, stage, SLACK_FUNCTION, "iam_policy_file") or f"policy-slack-{stage}.json"
-        path = root / ".chalice" / str(name)
-        path.write_text(json.dumps(slack_policy_for(root, stage, slack_region), indent=2) + "\n", encoding="utf-8")
+        cfg = _read_chalice_config(root)
+        document = slack_policy_for(root, stage, slack_region, account)
+        path = root / ".chalice" / slack_policy_name(cfg, stage)
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         click.echo(f"wrote {path}", err=True)
     checked = check_stage(root, stage)
     text = json.dumps(merge_template(stage, checked.config.settings.namespace, function_prefix=name_prefix), indent=2) + "\n"
@@ -79,6 +76,19 @@ def template(stage: str, project_dir: str, output: str | None, slack_region: str
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+def _read_chalice_config(root: Path) -> dict[str, Any]:
+    path = root / ".chalice" / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DeployConfigError(f"{path}: not found; run from the Chalice project directory or pass --project-dir") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DeployConfigError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(data, dict):
+        raise DeployConfigError(f"{path}: must be a JSON object")
+    return data
 
 
 def _deployed(project_dir: Path, stage: str) -> dict[str, str]:
@@ -115,7 +125,7 @@ def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bo
     """Create or update the stage's alarm topic, alarms and probe sentinels (idempotent)."""
     import boto3
 
-    from canary.alarms import FUNCTION_CANARY
+    from canary.alarms import FUNCTION_CANARY, FUNCTION_SLACK
     from canary.alarms import provision as provision_alarms
     from canary.deployconfig import check_stage
 
@@ -123,14 +133,18 @@ def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bo
     checked = check_stage(root, stage)
     session = boto3.Session(region_name=region) if region else boto3.Session()
     function = _deployed(root, stage).get(FUNCTION_CANARY)
+    slack_function = _deployed(root, stage).get(FUNCTION_SLACK)
     try:
-        done = provision_alarms(session, stage, checked.config.settings.namespace, function_name=function)
+        done = provision_alarms(session, stage, checked.config.settings.namespace, function_name=function,
+                                slack_function_name=slack_function)
     except Exception as exc:  # noqa: BLE001 - AWS said no: show it, exit 3
         _fail(f"provision failed: {_aws_error(exc)}", 3)
     click.echo(f"topic   {done['topic_arn']}")
     for name in done["alarms"]:
         click.echo(f"alarm   {name}")
     click.echo(f"retries {'0 on ' + function if function else 'not set yet (no deployed permission_canary; run provision again after chalice deploy)'}")
+    click.echo(f"queue   {done['undelivered_queue']} (undelivered alerts; "
+               f"{'on-failure destination of ' + slack_function if slack_function else 'not wired yet: run provision again after chalice deploy'})")
     if no_sentinels:
         return
     from canary.sentinels import SentinelError, provision_sentinels

@@ -1,0 +1,32 @@
+"""DynamoDB access shared by the services.
+
+Tables are named per stage: the code says "listings", the stage's table is "listings-dev".
+"""
+import functools
+import os
+
+import boto3
+
+_resource = None
+
+
+def dynamodb():
+    global _resource
+    if _resource is None:
+        _resource = boto3.resource("dynamodb")
+    return _resource
+
+
+def stage_table(fn):
+    """Append the stage to the table name (listings -> listings-dev)."""
+
+    @functools.wraps(fn)
+    def wrapper(table_name, *args, **kwargs):
+        return fn(f"{table_name}-{os.environ.get('STAGE', 'dev')}", *args, **kwargs)
+
+    return wrapper
+
+
+@stage_table
+def table(table_name):
+    return dynamodb().Table(table_name)
