@@ -23,12 +23,14 @@ from canary.discover._eval import Eval
 from canary.discover._flow import Flow
 from canary.discover._parse import Module, project_files
 from canary.discover._stage import Stage
+from canary.discover._wrappers import Wrappers
 
 __all__ = ["RawCall", "Analyzer", "analyze", "project_files"]
 
 
-class Analyzer(Flow, Eval, Stage, Calls):
-    """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`), boto3 calls (`Calls`)."""
+class Analyzer(Flow, Eval, Stage, Wrappers, Calls):
+    """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`),
+    decorators' rewrites (`Wrappers`), boto3 calls (`Calls`)."""
 
 
 def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawCall], list[str]]:

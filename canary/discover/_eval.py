@@ -306,10 +306,10 @@ class Eval:
             self._add((id(fn.scope), params[0]), {self_value})
             params = params[1:]
         for name, vals in zip(params, args):
-            self._add((id(fn.scope), name), vals)
+            self._add((id(fn.scope), name), self.rewritten(fn, name, vals) if fn.rewrites else vals)
         allowed = set(params) | set(fn.kwonly)
         for name, vals in kwargs.items():
             if name in allowed:
-                self._add((id(fn.scope), name), vals)
+                self._add((id(fn.scope), name), self.rewritten(fn, name, vals) if fn.rewrites else vals)
         return frozenset(self._get((-fn.fid, "<return>")))
 

@@ -39,6 +39,7 @@ from canary.discover._parse import (
     decorator_names,
     dependency_order,
 )
+from canary.discover._wrappers import find_rewrites
 
 __all__ = ["Flow"]
 
@@ -93,6 +94,7 @@ class Flow:
         for m in modules:
             m.scope = Scope("module", m, None)
             self._prepare(bound_names(m.tree.body, m.scope), m.scope, m)
+        find_rewrites(self.funcs, {fid: fn.scope.module.rel for fid, fn in self.funcs.items()})
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -299,7 +301,7 @@ class Flow:
             pos_defaults = list(zip(fn.params[len(fn.params) - len(args.defaults):], args.defaults))
             kw_defaults = [(n, d) for n, d in zip(fn.kwonly, args.kw_defaults) if d is not None]
             for name, default in pos_defaults + kw_defaults:
-                self._add((id(fscope), name), self.eval(default, scope))
+                self._add((id(fscope), name), self.rewritten(fn, name, self.eval(default, scope)))
             self.bind(scope, node.name, {FuncV(fn.fid)})
             self._walk_unit(node, node.body, fscope)
         elif isinstance(node, ast.ClassDef):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 __all__ = ["Module", "Scope", "Func", "Klass", "project_files", "bound_names", "statements", "dependency_order",
            "absolute_module", "arg_names", "decorator_names"]
@@ -52,6 +52,7 @@ class Func:
     kwonly: list[str]
     method_of: int | None  # class id when the first parameter is self
     static: bool
+    rewrites: list[Any] = field(default_factory=list)  # what its decorators do to its arguments (_wrappers)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,174 @@
+"""Decorators that rewrite the arguments they pass on: the value the function sees is not the one written.
+
+The postmortem's API passed the table name as the literal `"listings"` and a decorator appended
+`-dev`/`-prod` before the call (`kwargs["table_name"] += "-" + os.environ["STAGE"]`). Reading the
+literal gave `table/listings`, a table that does not exist. Here each decorator is read once,
+before the passes: a wrapper that appends to a keyword argument gives `listings` followed by what
+it appends (exactly, when that is literals and environment variables; a hole otherwise); a wrapper
+that replaces it, rebinds `args`/`kwargs`, or changes them in a way not followed gives a hole after
+the known prefix ("partly known"), never the bare literal. A rewrite under an `if` is an
+alternative unless the stage settles the `if`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from canary.discover._values import StrV, Unknown, Value
+
+if TYPE_CHECKING:
+    from canary.discover._parse import Func, Scope
+
+__all__ = ["Rewrite", "find_rewrites", "decorator_name"]
+
+ANY = "*"  # the parameter name of a rewrite that may change any argument
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What a decorator's wrapper does to one argument (`param`, or ANY) before it calls the function."""
+
+    param: str
+    appended: ast.expr | None  # the expression appended (`+=`), None when the value is replaced or unknown
+    replaced: bool             # the whole value is replaced (nothing of the original is known to remain)
+    guards: tuple[ast.expr, ...]  # the `if` tests the rewrite sits under (all must hold)
+    scope_node: ast.AST        # the wrapper def, whose scope evaluates `appended` and the guards
+    label: str                 # "rewritten by @name at file:line"
+
+
+def decorator_name(d: ast.expr) -> str | None:
+    """`deco`, `mod.deco`, `deco(...)` -> "deco"."""
+    if isinstance(d, ast.Call):
+        d = d.func
+    if isinstance(d, ast.Name):
+        return d.id
+    if isinstance(d, ast.Attribute):
+        return d.attr
+    return None
+
+
+def _key(node: ast.expr, kw: str | None) -> str | None:
+    """"k" for `kwargs["k"]`; ANY for `kwargs[expr]`; None when not a subscript of `kwargs`."""
+    if (kw and isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == kw):
+        s = node.slice
+        return s.value if isinstance(s, ast.Constant) and isinstance(s.value, str) else ANY
+    return None
+
+
+def _walk(body: list[ast.stmt], guards: tuple[ast.expr, ...]) -> Iterator[tuple[ast.AST, tuple[ast.expr, ...]]]:
+    for stmt in body:
+        yield stmt, guards
+        if isinstance(stmt, ast.If):
+            yield from _walk(stmt.body, guards + (stmt.test,))
+            yield from _walk(stmt.orelse, guards + (ast.UnaryOp(ast.Not(), stmt.test),))
+        elif isinstance(stmt, (ast.For, ast.While, ast.AsyncFor)):
+            cond = ast.Name("<loop>")  # may run or not: undecided
+            yield from _walk(stmt.body + stmt.orelse, guards + (cond,))
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            yield from _walk(stmt.body, guards)
+        elif isinstance(stmt, ast.Try):
+            yield from _walk(stmt.body + stmt.finalbody, guards)
+            for h in stmt.handlers:
+                yield from _walk(h.body, guards + (ast.Name("<except>"),))
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.expr):
+                    yield sub, guards
+
+
+def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str, rel: str) -> list[Rewrite]:
+    kw = wrapper.args.kwarg.arg if wrapper.args.kwarg else None
+    va = wrapper.args.vararg.arg if wrapper.args.vararg else None
+    if kw is None and va is None:
+        return []
+    out: list[Rewrite] = []
+
+    def add(param: str, node: ast.AST, guards: tuple[ast.expr, ...], appended: ast.expr | None = None,
+            replaced: bool = False) -> None:
+        label = f"rewritten by @{deco} at {rel}:{getattr(node, 'lineno', wrapper.lineno)}"
+        out.append(Rewrite(param, appended, replaced, guards, wrapper, label))
+
+    for node, guards in _walk(wrapper.body, ()):
+        if isinstance(node, ast.AugAssign):
+            key = _key(node.target, kw)
+            if key is not None:
+                add(key, node, guards, node.value if isinstance(node.op, ast.Add) and key != ANY else None)
+            elif isinstance(node.target, ast.Name) and node.target.id in (kw, va):
+                add(ANY, node, guards)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                key = _key(t, kw)
+                if key is not None and key != ANY and node.value is not None:
+                    v = node.value
+                    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and _key(v.left, kw) == key:
+                        add(key, node, guards, v.right)
+                    else:
+                        add(key, node, guards, replaced=True)
+                elif key == ANY or (isinstance(t, ast.Name) and t.id in (kw, va)):
+                    add(ANY, node, guards)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            obj = node.func.value
+            if isinstance(obj, ast.Name) and obj.id == kw and node.func.attr in ("update", "__setitem__"):
+                add(ANY, node, guards)
+    return out
+
+
+def find_rewrites(funcs: "dict[int, Func]", rel_of: "dict[int, str]") -> None:
+    """Record on each decorated project function what its project decorators do to its arguments."""
+    by_name: dict[str, list[Func]] = {}
+    for fn in funcs.values():
+        by_name.setdefault(fn.node.name, []).append(fn)
+    cache: dict[int, list[Rewrite]] = {}
+    for fn in funcs.values():
+        for d in fn.node.decorator_list:
+            name = decorator_name(d)
+            for deco in by_name.get(name or "", ()):
+                if deco.fid not in cache:
+                    cache[deco.fid] = [r for sub in ast.walk(deco.node)
+                                       if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub is not deco.node
+                                       for r in _wrapper_rewrites(sub, deco.node.name, rel_of[deco.fid])]
+                fn.rewrites.extend(cache[deco.fid])
+
+
+class Wrappers:
+    """Apply a function's rewrites to the values bound to its parameters (mixed into `Analyzer`)."""
+
+    def rewritten(self, fn: "Func", name: str, values: frozenset[Value]) -> frozenset[Value]:
+        """The values `fn` sees in parameter `name` when its callers pass `values`."""
+        rules = [r for r in fn.rewrites if r.param in (name, ANY)]
+        if not rules or not any(isinstance(v, StrV) for v in values):
+            return values
+        out: set[Value] = {v for v in values if not isinstance(v, StrV)}
+        for v in values:
+            if not isinstance(v, StrV):
+                continue
+            current = {v}
+            for rule in rules:
+                scope = self.node_scope[id(rule.scope_node)]
+                truths = {self.decide(g, scope, []) for g in rule.guards}
+                if False in truths:
+                    continue
+                new = {self._apply(rule, c, scope) for c in current}
+                current = new if truths <= {True} else current | new
+            out |= current
+        return frozenset(out)
+
+    def _apply(self, rule: Rewrite, v: StrV, scope: "Scope") -> StrV:
+        hole = StrV((Unknown(rule.label),))
+        if rule.replaced:
+            return hole
+        if rule.appended is not None:
+            tails = [t for t in self.eval(rule.appended, scope) if isinstance(t, StrV)]
+            if len(tails) == 1 and not any(isinstance(p, Unknown) for p in tails[0].parts):
+                return StrV.join([v, tails[0]])  # simple enough to follow exactly: literals and env vars
+        return StrV.join([v, hole])
+
+    if TYPE_CHECKING:
+        node_scope: dict[int, Scope]
+
+        def decide(self, test: ast.expr, scope: "Scope", evidence: list[str]) -> bool | None: ...
+
+        def eval(self, node: ast.expr, scope: "Scope") -> frozenset[Value]: ...
