@@ -14,65 +14,116 @@ from canary.cli._common import fail_on_canary_error
 __all__ = ["discover"]
 
 
+def _t(text: str, style: str = "") -> Any:
+    """User data as plain text: no rich markup, no emoji codes (`:secret:` stays `:secret:`)."""
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
 def _render_table(discovery: Any, console: Any) -> None:
     from rich.table import Table
 
     from canary.probes import PROBES
 
     where = f"stage {discovery.stage}" if discovery.stage else "no stage (environment variables unresolved)"
-    table = Table(title=f"AWS calls in {discovery.app_dir} — {where}", title_justify="left")
+    table = Table(title=_t(f"AWS calls in {discovery.app_dir} — {where}"), title_justify="left")
     table.add_column("action", style="bold")
     table.add_column("resource", overflow="fold")
     table.add_column("where")
     table.add_column("probe")
     for f in discovery.findings:
         res = f.resource + (f"  ? = {', '.join(f.unresolved)}" if f.unresolved else "")
-        table.add_row(f.action, res, f.location, "yes" if f.action in PROBES else "-")
+        if f.not_in_stage:
+            res += f"  (not in this stage: {f.not_in_stage})"
+        action = f.action or f"{f.service}.{f.operation} ({f.note})"
+        table.add_row(_t(action), _t(res), _t(f.location), _t("yes" if f.action in PROBES else "-"))
     console.print(table)
     if not discovery.findings:
-        console.print("No AWS calls found.")
+        console.print(_t("No AWS calls found."))
+    for w in discovery.warnings:
+        console.print(_t(f"warning: {w}", "yellow"), soft_wrap=True)
 
 
-def _render_check(result: Any, console: Any) -> None:
-    if result.ok:
-        console.print(f"[bold green]OK[/]: {result.policy_source} grants all {result.checked} action/resource "
-                      "pairs the code calls.", soft_wrap=True)
-    else:
-        console.print(f"[bold red]GAP[/]: {result.policy_source} does not grant what the code calls:",
-                      soft_wrap=True)
+def _row_line(r: Any) -> str:
+    line = f"  {r.finding.action} on {r.finding.resource} ({r.finding.location}): {r.verdict} — {r.reason}"
+    if len(r.candidates) > 1:
+        line += "\n" + "\n".join(f"      candidate {c}: {v}" for c, v in r.candidates)
+    return line
+
+
+def _render_check(result: Any, console: Any, strict: bool) -> None:
+    say = lambda text, style="": console.print(_t(text, style), soft_wrap=True)  # noqa: E731
+    if result.gaps:
+        say(f"GAP: {result.policy_source} does not grant what the code calls:", "bold red")
         for g in result.gaps:
-            console.print(f"  [bold]{g.finding.action}[/] on {g.finding.resource} ({g.finding.location}): "
-                          f"{g.verdict} — {g.reason}", soft_wrap=True)
+            say(_row_line(g))
         stmts = result.statements()
         if stmts:
-            console.print("Statements to add:")
-            console.print(json.dumps(stmts, indent=2), markup=False, highlight=False)
+            say("Statements to add:")
+            say(json.dumps(stmts, indent=2))
         if any(g.verdict == "EXPLICITLY_DENIED" for g in result.gaps):
-            console.print("An explicit Deny cannot be overridden by an Allow: remove or narrow the Deny.")
+            say("An explicit Deny cannot be overridden by an Allow: remove or narrow the Deny.")
+    fill = result.to_fill()
+    if fill:
+        say("To fill in (the source tells only part of these resources; no statement is guessed for them):")
+        for r in fill:
+            say(f"  {r.finding.action} at {r.finding.location}: {r.finding.resource} — ? = {', '.join(r.to_fill)}")
+    if result.unresolved:
+        say(f"UNRESOLVED ({'fails with --strict' if not strict else 'fails: --strict'}): the policy grants "
+            "some but not all values these calls may touch:", "bold yellow")
+        for r in result.unresolved:
+            say(_row_line(r))
     for w in result.warnings:
-        console.print(f"  [yellow]warning[/]: {w.finding.action} ({w.finding.location}): {w.verdict} — {w.reason}",
-                      soft_wrap=True)
+        say(f"  warning: {w.finding.action} ({w.finding.location}): {w.verdict} — {w.reason}", "yellow")
+    if result.not_in_stage:
+        say("Not in this stage (never run with this stage's settings; not checked):")
+        for f in result.not_in_stage:
+            say(f"  {f.action or f.operation} at {f.location}: {f.not_in_stage}")
+    if result.no_grant_needed:
+        say("No IAM permission needed:")
+        for f in result.no_grant_needed:
+            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
+    if result.unmapped:
+        say("Not mapped to an IAM action (check by hand):", "yellow")
+        for f in result.unmapped:
+            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
+    n = len(result.gaps)
+    summary = (f"{result.checked} checked: {len(result.granted)} granted, {n} not granted, "
+               f"{len(result.unresolved)} unresolved, {len(result.warnings)} conditional, "
+               f"{len(result.not_in_stage)} not in this stage")
+    if n:
+        say(f"NOT OK: {summary}", "bold red")
+    elif strict and result.unresolved:
+        say(f"NOT OK (--strict): {summary}", "bold red")
+    else:
+        say(f"OK: {result.policy_source} grants every call it can be checked on; {summary}", "bold green")
 
 
 @click.command("discover")
 @click.argument("app_dir", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--stage", "-s", metavar="STAGE", default=None,
               help="Stage whose environment_variables resolve names (default: dev when the project has it).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True,
+              help="sarif (with --check): SARIF 2.1.0 for code scanning, each gap on the line of its call.")
 @click.option("--emit-config", "emit", metavar="FILE", default=None,
               help="Write a probe config skeleton for every probed action found ('-' for stdout).")
 @click.option("--check", "do_check", is_flag=True,
               help="Compare with the policy the stage deploys; exit 1 on a gap and print the statements to add.")
+@click.option("--strict", is_flag=True, help="With --check: exit 1 on UNRESOLVED calls too.")
 @click.option("--region", default="*", show_default=True, help="Region for the ARNs (default: any).")
 @click.option("--account", default="*", show_default=True, help="Account id for the ARNs (default: any).")
 @fail_on_canary_error
-def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_check: bool, region: str,
-             account: str) -> None:
+def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_check: bool, strict: bool,
+             region: str, account: str) -> None:
     """Find the AWS calls in APP_DIR's app.py, chalicelib/ and the modules they import.
 
     Reads the source with Python's ast (nothing is imported or run), names each call's IAM action
     from botocore's models, and resolves resource names from the stage's environment variables.
-    Exit codes: 0 found (and, with --check, all granted), 1 --check found a gap, 2 usage error.
+    With --check, each call is GRANTED, NOT_GRANTED (a gap) or UNRESOLVED (the source tells only part
+    of the resource) against the policy the stage deploys; calls the stage never runs are listed apart.
+    Exit codes: 0 found (and, with --check, no gap), 1 --check found a NOT_GRANTED or explicitly denied
+    call (--strict: also an UNRESOLVED one), 2 usage error or a policy document IAM would reject.
     """
     from canary.discover import default_stage
     from canary.discover import discover as run_discover
@@ -84,6 +135,8 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
     chosen = stage or default_stage(app_dir)
     if do_check and chosen is None:
         raise click.UsageError("--check needs --stage S (the stage whose policy to compare with)")
+    if fmt == "sarif" and not do_check:
+        raise click.UsageError("--format sarif reports the --check verdicts; add --check")
     found = run_discover(app_dir, chosen, region=region, account=account)
 
     result = None
@@ -110,6 +163,11 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         click.echo(config_text, nl=False)
         for m in missing:
             click.echo(f"{m['action']}: {m['reason']} ({', '.join(m['locations'])})", err=True)
+    elif fmt == "sarif":
+        from canary import __version__
+        from canary.discover._sarif import sarif
+
+        click.echo(json.dumps(sarif(result, app_dir, __version__), indent=2))
     elif fmt == "json":
         out = found.to_dict()
         if emit is not None:
@@ -121,14 +179,15 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
     else:
         from rich.console import Console
 
-        console = Console(width=None if sys.stdout.isatty() else 160)
+        console = Console(width=None if sys.stdout.isatty() else 160, emoji=False, highlight=False,
+                          markup=False)
         _render_table(found, console)
         if emit is not None:
             n = config_text.count('"action"') if config_text else 0
-            console.print(f"Wrote {n} probe(s) to {emit}; fill every \"__FILL_ME__...\" value before use.")
+            console.print(_t(f"Wrote {n} probe(s) to {emit}."), soft_wrap=True)
             for m in missing:
-                console.print(f"  {m['action']}: {m['reason']} ({', '.join(m['locations'])})", markup=False)
+                console.print(_t(f"  {m['action']}: {m['reason']} ({', '.join(m['locations'])})"), soft_wrap=True)
         if result is not None:
-            _render_check(result, console)
-    if result is not None and not result.ok:
+            _render_check(result, console, strict)
+    if result is not None and (not result.ok or (strict and not result.strict_ok())):
         sys.exit(1)

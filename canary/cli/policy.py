@@ -24,7 +24,7 @@ __all__ = ["check_policy", "build_report"]
 _ACCOUNT = re.compile(r"^(\d{12}|\*)$")
 _REGION = re.compile(r"^([a-z]{2}(-[a-z]+)+-\d+|\*)$")
 VERDICT_STYLE = {"GRANTED": "bold green", "NOT_GRANTED": "bold red", "EXPLICITLY_DENIED": "bold red",
-                 "CONDITIONAL": "bold yellow"}
+                 "CONDITIONAL": "bold yellow", "UNRESOLVED": "bold yellow"}
 
 
 def _partition(region: str) -> str:
@@ -158,7 +158,8 @@ def check_policy(config_path: str | None, policy_path: str | None, stage: str | 
     the policy chalice would generate from app.py, exactly as `discover --check` does).
 
     Exit: 0 all granted (CONDITIONAL included, with a warning), 1 any NOT_GRANTED or
-    EXPLICITLY_DENIED (or, with --strict, any lint warning), 2 usage/config error.
+    EXPLICITLY_DENIED (or, with --strict, any lint warning), 2 usage/config error or a policy document
+    IAM would reject (a Principal in an identity policy, Action without Resource, ...).
     """
     from canary.policy import load_policy
 
@@ -174,6 +175,9 @@ def check_policy(config_path: str | None, policy_path: str | None, stage: str | 
 
         assert stage is not None
         policy, source = stage_policy_document(Path(project_dir), stage)
+    from canary.policy import require_attachable
+
+    require_attachable(policy, source)  # a document IAM would reject grants nothing: exit 2, with the fix
     config = load_cli_config(_config_path(config_path, project_dir), stage, project_dir)
     report = build_report(config, policy, source, region=region, account=account, stage=stage)
     if fmt == "json":

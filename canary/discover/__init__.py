@@ -38,8 +38,14 @@ class Finding:
     service: str
     operation: str
     via: str
-    params: tuple[tuple[str, Any], ...] = ()   # API parameter -> StrV, for the probe config
+    params: tuple[tuple[str, Any], ...] = ()   # API parameter -> StrV (its first alternative)
     key_names: tuple[str, ...] = ()
+    candidates: tuple[Any, ...] = ()   # Pattern | AnyOf: every resource the call may touch
+    modelled: bool = True              # False: discover does not model this action's resource ARN
+    alternatives: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # API parameter -> every StrV it may be
+    not_in_stage: str | None = None    # why the stage never runs this call
+    note: str | None = None            # why no IAM action is named (unauthenticated, unknown to AWS)
+    needs_no_grant: bool = False       # IAM does not authorize this operation
 
     @property
     def location(self) -> str:
@@ -50,9 +56,13 @@ class Finding:
         return not self.unresolved
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource, "resolved": self.resolved,
+        from canary.discover._arns import show
+
+        return {"action": self.action or None, "resource": self.resource, "resolved": self.resolved,
+                "candidates": [show(c) for c in self.candidates],
                 "unresolved": list(self.unresolved), "file": self.file, "line": self.line,
-                "service": self.service, "operation": self.operation, "via": self.via}
+                "service": self.service, "operation": self.operation, "via": self.via,
+                "not_in_stage": self.not_in_stage, "note": self.note}
 
 
 @dataclass
@@ -64,23 +74,25 @@ class Discovery:
     env: Mapping[str, str]
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a service botocore has no model for
 
     @property
     def actions(self) -> list[str]:
-        return sorted({f.action for f in self.findings})
+        return sorted({f.action for f in self.findings if f.action})
 
     def probed(self) -> tuple[list[Finding], list[Finding]]:
         """Split the findings into those the canary can probe and those it cannot (yet)."""
         from canary.probes import PROBES
 
-        yes = [f for f in self.findings if f.action in PROBES]
-        no = [f for f in self.findings if f.action not in PROBES]
+        live = [f for f in self.findings if f.action and f.not_in_stage is None]
+        yes = [f for f in live if f.action in PROBES]
+        no = [f for f in live if f.action not in PROBES]
         return yes, no
 
     def to_dict(self) -> dict[str, Any]:
         yes, no = self.probed()
         return {"app_dir": str(self.app_dir), "stage": self.stage, "files": self.files,
-                "actions": self.actions,
+                "actions": self.actions, "warnings": list(self.warnings),
                 "findings": [f.to_dict() for f in self.findings],
                 "probed_actions": sorted({f.action for f in yes}),
                 "not_probed_actions": sorted({f.action for f in no})}
@@ -125,4 +137,33 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
     finally:
         if enabled:
             gc.enable()
-    return Discovery(app_dir=root, stage=stage, env=dict(env), findings=findings, files=files)
+    return Discovery(app_dir=root, stage=stage, env=dict(env), findings=findings, files=files,
+                     warnings=unmodelled_services(root, files))
+
+
+def unmodelled_services(root: Path, files: list[str]) -> list[str]:
+    """Warn about `boto3.client("name")` / `resource("name")` for a service botocore has no model for.
+
+    Such a call cannot be mapped to IAM; it is reported, never dropped in silence.
+    """
+    import ast
+
+    from canary.discover._models import known_services
+
+    known = known_services()
+    out: list[str] = []
+    for rel in files:
+        try:
+            tree = ast.parse((root / rel).read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, OSError, ValueError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("client", "resource")):
+                continue
+            arg = node.args[0] if node.args else next((k.value for k in node.keywords
+                                                       if k.arg == "service_name"), None)
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value not in known:
+                out.append(f"{rel}:{node.lineno}: boto3 {node.func.attr} {arg.value!r}: botocore has no model for "
+                           "this service, so its calls cannot be mapped to IAM actions; check them by hand")
+    return sorted(set(out))

@@ -1,9 +1,10 @@
-"""Turn raw calls into findings: the IAM action(s) and the ARN each call is authorized against.
+"""Map raw calls to IAM: the action(s) each call needs and the resource candidates it is authorized on.
 
-The ARN comes from the call's own parameters (`TableName`, `Bucket`/`Key`, `QueueUrl`, ...), through
-the templates in `_tables`. A part the source does not show is `?` in the ARN people read and
-`*` in the ARN a policy is checked against; the expression behind it is kept so that the output
-can say exactly what could not be resolved.
+Each API parameter comes with its alternatives (an if/else chose one), each a string of literal
+text, environment variables and holes. A resource candidate is one choice per parameter, filled into
+the templates in `_tables` as a `Pattern`: literal text where the source (or the stage environment)
+tells it, a `Hole` naming the expression where it does not. A hole is never rendered as its literal
+neighbour nor as `*` in anything later taken as known: `canary.policy.decide` reads the holes.
 """
 
 from __future__ import annotations
@@ -16,31 +17,83 @@ from canary.discover import Finding
 from canary.discover import _models as models
 from canary.discover._analyzer import RawCall
 from canary.discover._tables import ARN_TEMPLATES
-from canary.discover._values import StrV
+from canary.discover._values import Env, Lit, StrV, Unknown
+from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal, render
 
-__all__ = ["findings_for"]
+__all__ = ["findings_for", "pattern_of"]
 
 _FIELD = re.compile(r"\{([A-Za-z]+)\}")
 _QUEUE_URL = re.compile(r"^https?://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/([^/?]+)")
+_QUEUE_HEAD = re.compile(r"^https?://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com(?:\.cn)?/(\d{12})/")
 _EMAIL = re.compile(r"<([^>]+)>")
 _OPTIONAL = frozenset({"IndexName"})
+_HAS_SUFFIX = re.compile(r":secret:.+-[A-Za-z0-9]{6}$")
+SECRET_SUFFIX = Hole("the 6 random characters Secrets Manager appends to the secret's ARN", 6)
 
 
-def _normalise(name: str, value: str) -> str:
-    if name == "Name" or name == "Path":
-        return value.lstrip("/")
-    if name in ("Source", "FromEmailAddress"):
-        m = _EMAIL.search(value)
-        return m.group(1) if m else value
-    return value
+def pattern_of(value: StrV, env: Mapping[str, str]) -> Pattern:
+    """The value as literal text and holes, with the stage environment filled in."""
+    out: list[str | Hole] = []
+    for p in value.parts:
+        if isinstance(p, Lit):
+            text = p.text
+        elif isinstance(p, Env) and p.name in env:
+            text = env[p.name]
+        elif isinstance(p, Env) and p.default is not None:
+            text = p.default
+        elif isinstance(p, Env):
+            out.append(Hole(f"os.environ[{p.name!r}]"))
+            continue
+        else:
+            assert isinstance(p, Unknown)
+            out.append(Hole(p.source))
+            continue
+        if out and isinstance(out[-1], str):
+            out[-1] += text
+        elif text:
+            out.append(text)
+    return tuple(out)
 
 
-def _arn(prefix: str, service: str, operation: str, params: dict[str, StrV], env: Mapping[str, str],
-         region: str, account: str, partition: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """(ARN for people, ARNs to check, unresolved expressions) for one call."""
+def _normalise(name: str, pattern: Pattern) -> Pattern:
+    text = literal(pattern)
+    if name in ("Name", "Path") and pattern and isinstance(pattern[0], str):
+        return (pattern[0].lstrip("/"), *pattern[1:]) if pattern[0].lstrip("/") else tuple(pattern[1:])
+    if name in ("Source", "FromEmailAddress") and text is not None:
+        m = _EMAIL.search(text)
+        return (m.group(1),) if m else pattern
+    return pattern
+
+
+def _concat(items: list[str | Hole]) -> Pattern:
+    out: list[str | Hole] = []
+    for it in items:
+        if isinstance(it, str):
+            if not it:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] += it
+                continue
+        out.append(it)
+    return tuple(out)
+
+
+def _arn_valued(prefix: str, value: Pattern, fields: dict[str, str]) -> Pattern:
+    """A parameter that holds a whole ARN; a hole before its resource part keeps only the service known."""
+    head = value[0] if value and isinstance(value[0], str) else ""
+    if literal(value) is not None or head.count(":") >= 5:
+        return value
+    holes = [h.source for h in value if isinstance(h, Hole)]
+    return _concat([f"arn:{fields['partition']}:{prefix}:{fields['region']}:{fields['account']}:",
+                    Hole(", ".join(holes) or "the ARN")])
+
+
+def _candidate(prefix: str, service: str, operation: str, params: dict[str, StrV], env: Mapping[str, str],
+               fields: dict[str, str]) -> tuple[Pattern | AnyOf, ...] | None:
+    """The resource for one choice of parameter values; None where discover does not model the ARN."""
     templates = ARN_TEMPLATES.get(prefix)
     if not templates:
-        return "*", ("*",), ()
+        return None
     members = models.input_members(service, operation)
     chosen = None
     for names, template in templates:
@@ -49,64 +102,114 @@ def _arn(prefix: str, service: str, operation: str, params: dict[str, StrV], env
             chosen = (names, template)
             break
     if chosen is None:
-        return "*", ("*",), ()
+        return None
     names, template = chosen
-    shown: dict[str, str] = {"partition": partition, "region": region, "account": account}
-    check: dict[str, str] = dict(shown)
-    unresolved: list[str] = []
+    values: dict[str, Pattern] = {k: (v,) for k, v in fields.items()}
+    values["SecretSuffix"] = ("-", SECRET_SUFFIX)
     for n in names:
-        value = params.get(n)
-        if value is None:
-            unresolved.append(f"{n}=(not visible)")
-            shown[n], check[n] = "?", "*"
-            continue
-        text = value.resolve(env)
-        if text is None:
-            unresolved.extend(value.missing(env))
-            shown[n] = _normalise(n, value.render(env, "?"))
-            check[n] = _normalise(n, value.render(env, "*"))
-            continue
-        text = _normalise(n, text)
-        if text.startswith("arn:"):
-            return text, (text,), ()
+        raw = params.get(n)
+        value = (Hole(f"{n} (not visible in the call)"),) if raw is None else _normalise(n, pattern_of(raw, env))
+        text = literal(value)
+        if text is not None and text.startswith("arn:"):
+            if prefix == "secretsmanager" and not _HAS_SUFFIX.search(text):
+                return (_concat([text, "-", SECRET_SUFFIX]),)  # a partial ARN: AWS matches name-??????
+            return ((text,),)
+        if value and isinstance(value[0], str) and value[0].startswith("arn:"):
+            return (_arn_valued(prefix, value, fields),)
+        if template == "{" + n + "}":
+            return (_arn_valued(prefix, value, fields),)
         if n == "QueueUrl":
-            m = _QUEUE_URL.match(text)
-            if m:
-                shown.update(region=m.group(1), account=m.group(2))
-                check.update(region=m.group(1), account=m.group(2))
-                text = m.group(3)
-        shown[n] = check[n] = text
-    def fill(values: dict[str, str]) -> str:
-        return _FIELD.sub(lambda m: values.get(m.group(1), "*"), template)
+            value = _queue_name(value, values)
+        values[n] = value
+    pieces: list[str | Hole] = []
+    pos = 0
+    for m in _FIELD.finditer(template):
+        pieces.append(template[pos:m.start()])
+        pieces.extend(values.get(m.group(1), (Hole(m.group(1)),)))
+        pos = m.end()
+    pieces.append(template[pos:])
+    arn = _concat(pieces)
+    text = literal(arn)
+    if prefix == "ses" and text is not None and "@" in text.rpartition("identity/")[2]:
+        domain = text.rpartition("identity/")[0] + "identity/" + text.rpartition("@")[2]
+        return (AnyOf(((text,), (domain,))),)
+    return (arn,)
 
-    arn, check_arn = fill(shown), fill(check)
-    extra: tuple[str, ...] = ()
-    if prefix == "ses" and "@" in check_arn.rpartition("identity/")[2]:
-        extra = (check_arn.rpartition("identity/")[0] + "identity/" + check_arn.rpartition("@")[2],)
-    return arn, (check_arn, *extra), tuple(unresolved)
+
+def _queue_name(value: Pattern, values: dict[str, Pattern]) -> Pattern:
+    """A queue URL's name (and its region and account, where the URL tells them)."""
+    text = literal(value)
+    if text is not None:
+        m = _QUEUE_URL.match(text)
+        if m:
+            values.update(region=(m.group(1),), account=(m.group(2),))
+            return (m.group(3),)
+        return value
+    head = value[0] if value and isinstance(value[0], str) else ""
+    m = _QUEUE_HEAD.match(head)
+    if m:
+        values.update(region=(m.group(1),), account=(m.group(2),))
+        return _concat([head[m.end():], *value[1:]])
+    holes = [h.source for h in value if isinstance(h, Hole)]
+    return (Hole(", ".join(holes) or "QueueUrl"),)
+
+
+def show(candidate: Pattern | AnyOf) -> str:
+    """A candidate for people: `?` for each part the source does not tell (`*` for a secret's suffix).
+
+    For equivalent resources (an SES address or its domain) the first, the one the code names.
+    """
+    pattern = candidate.patterns[0] if isinstance(candidate, AnyOf) else candidate
+    return "".join(p if isinstance(p, str) else "*" if p.length else "?" for p in pattern)
+
+
+def _holes(candidate: Pattern | AnyOf) -> list[str]:
+    pats = candidate.patterns if isinstance(candidate, AnyOf) else (candidate,)
+    out: list[str] = []
+    for p in pats:
+        out += [h.source for h in free_holes(p) if h.source not in out]
+    return out
 
 
 def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = "*", account: str = "*",
                  partition: str = "aws") -> list[Finding]:
-    """Map each raw call to one Finding per IAM action it needs."""
+    """Map each raw call to one Finding per IAM action it needs, with every resource candidate."""
+    fields = {"partition": partition, "region": region, "account": account}
     out: list[Finding] = []
-    seen: set[tuple[str, str, str, int]] = set()
+    seen: set[tuple[str, str, int, tuple[object, ...]]] = set()
     for call in calls:
         prefix = models.iam_prefix(call.service)
         names = [n for n, _ in call.params]
-        # one finding per combination of alternatives (interim, until the verdicts read alternatives)
+        candidates: list[Pattern | AnyOf] = []
+        modelled = True
         for combo in itertools.product(*(alts for _, alts in call.params)):
-            params = dict(zip(names, combo))
-            arn, check, unresolved = _arn(prefix, call.service, call.operation, params, env, region, account,
-                                          partition)
-            actions = call.actions or models.iam_actions(call.service, call.operation)
-            for action in actions:
-                key = (action, arn, call.file, call.line)
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.append(Finding(action=action, resource=arn, check_resources=check, unresolved=unresolved,
-                                   file=call.file, line=call.line, service=call.service,
-                                   operation=call.operation, via=call.via, params=tuple(zip(names, combo)),
-                                   key_names=call.key_names))
+            got = _candidate(prefix, call.service, call.operation, dict(zip(names, combo)), env, fields)
+            if got is None:
+                modelled = False
+                break
+            candidates += [c for c in got if c not in candidates]
+        cands: tuple[Pattern | AnyOf, ...] = tuple(candidates) if modelled else ()
+        if call.actions:
+            auth = models.Authorization(call.actions)
+        else:
+            auth = models.authorization(call.service, call.operation)
+        unresolved: list[str] = []
+        for c in cands:
+            unresolved += [h for h in _holes(c) if h not in unresolved]
+        resource = " | ".join(show(c) for c in cands) if cands else "*"
+        check = tuple(render(p, "*") for c in cands
+                      for p in (c.patterns if isinstance(c, AnyOf) else (c,))) or ("*",)
+        first = tuple((n, alts[0]) for n, alts in call.params)
+        actions: tuple[str, ...] = auth.actions or ("",)
+        for action in actions:
+            key = (action, call.file, call.line, (call.operation, cands))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Finding(action=action, resource=resource, check_resources=check,
+                               unresolved=tuple(unresolved), file=call.file, line=call.line, service=call.service,
+                               operation=call.operation, via=call.via, params=first, key_names=call.key_names,
+                               candidates=cands, modelled=modelled, alternatives=call.params,
+                               not_in_stage=call.not_in_stage, note=auth.note,
+                               needs_no_grant=auth.needs_no_grant))
     return out

@@ -3,8 +3,13 @@
 The policy is the one chalice would deploy for the stage: the policy file when `autogen_policy` is
 false (found by `canary.policy.stage_policy`), or, when chalice generates the policy itself, the
 policy chalice's own analyzer builds from `app.py` — which is how the story's missing
-`dynamodb:UpdateItem` reaches production. A gap is an action the policy does not grant (or
-explicitly denies); the fix is printed as statements built by `canary.classify.remediation`.
+`dynamodb:UpdateItem` reaches production. Every call is decided by `canary.policy.decide`, the
+procedure `check-policy` uses, on all the resources the call may touch:
+
+- NOT_GRANTED / EXPLICITLY_DENIED: a gap (exit 1); the statements to add are printed only for fully
+  known resources; a partly known one is listed with what to fill in, never guessed;
+- UNRESOLVED: the source does not tell enough; printed apart (exit 0 unless `--strict`);
+- calls the stage never runs, and operations IAM does not authorize, are listed apart, never as gaps.
 """
 
 from __future__ import annotations
@@ -16,57 +21,126 @@ from typing import Any
 
 from canary.discover import Discovery, Finding
 
-__all__ = ["Gap", "CheckResult", "check", "stage_policy_document"]
+__all__ = ["Row", "CheckResult", "check", "stage_policy_document", "candidates_to_check"]
+
+GAP_VERDICTS = ("NOT_GRANTED", "EXPLICITLY_DENIED")
 
 
 @dataclass(frozen=True)
-class Gap:
+class Row:
+    """One call's action, the verdict `decide` gave on its resource candidates, and why."""
+
     finding: Finding
     verdict: str
     statement: str | None
     reason: str
+    covering: tuple[str, ...] = ()
+    candidates: tuple[tuple[str, str], ...] = ()   # (candidate as shown, its verdict)
+    to_fill: tuple[str, ...] = ()                  # the expressions the source does not tell
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.finding.action, "resource": self.finding.resource,
-                "resources_checked": list(self.finding.check_resources), "location": self.finding.location,
-                "verdict": self.verdict, "statement": self.statement, "reason": self.reason}
+                "candidates": [{"resource": c, "verdict": v} for c, v in self.candidates],
+                "location": self.finding.location, "verdict": self.verdict, "statement": self.statement,
+                "covering_statements": list(self.covering), "to_fill": list(self.to_fill), "reason": self.reason}
+
+
+Gap = Row  # the name earlier versions used
 
 
 @dataclass
 class CheckResult:
     policy_source: str
-    gaps: list[Gap] = field(default_factory=list)      # NOT_GRANTED / EXPLICITLY_DENIED: exit 1
-    warnings: list[Gap] = field(default_factory=list)  # CONDITIONAL, or granted only elsewhere (unresolved)
+    gaps: list[Row] = field(default_factory=list)          # NOT_GRANTED / EXPLICITLY_DENIED: exit 1
+    unresolved: list[Row] = field(default_factory=list)    # UNRESOLVED: exit 0 unless --strict
+    warnings: list[Row] = field(default_factory=list)      # CONDITIONAL
+    granted: list[Row] = field(default_factory=list)
+    not_in_stage: list[Finding] = field(default_factory=list)
+    no_grant_needed: list[Finding] = field(default_factory=list)
+    unmapped: list[Finding] = field(default_factory=list)  # no IAM action AWS lists: check by hand
     checked: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.gaps
 
+    def strict_ok(self) -> bool:
+        return not self.gaps and not self.unresolved
+
     def statements(self) -> list[dict[str, Any]]:
-        """Statements that close every NOT_GRANTED gap: one per resource set, its actions merged."""
-        from canary.classify import remediation
+        """Statements that close every NOT_GRANTED gap on fully known resources, actions merged per resource set.
+
+        A gap on a partly known resource gets no statement (see `to_fill`): a guessed name would turn
+        the gate green while the real resource stays ungranted.
+        """
+        from canary.discover._models import iam_action_exists
 
         merged: dict[str, dict[str, Any]] = {}
         for g in self.gaps:
-            if g.verdict != "NOT_GRANTED":
+            resources = _policy_resources_of(g)
+            if g.verdict != "NOT_GRANTED" or resources is None or not iam_action_exists(g.finding.action):
                 continue
-            stmt = remediation(g.finding.action, g.finding.check_resources)
-            key = json.dumps(stmt["Resource"], sort_keys=True)
-            if key in merged:
-                acts = merged[key]["Action"]
-                acts = acts if isinstance(acts, list) else [acts]
-                if stmt["Action"] not in acts:
-                    acts.append(stmt["Action"])
-                merged[key]["Action"] = sorted(acts) if len(acts) > 1 else acts[0]
-            else:
-                merged[key] = dict(stmt)
-        return list(merged.values())
+            key = json.dumps(resources)
+            stmt = merged.setdefault(key, {"Effect": "Allow", "Action": [],
+                                           "Resource": resources[0] if len(resources) == 1 else resources})
+            if g.finding.action not in stmt["Action"]:
+                stmt["Action"].append(g.finding.action)
+        out = []
+        for key in sorted(merged):
+            stmt = merged[key]
+            acts = sorted(stmt["Action"])
+            out.append({"Effect": "Allow", "Action": acts[0] if len(acts) == 1 else acts,
+                        "Resource": stmt["Resource"]})
+        return out
+
+    def to_fill(self) -> list[Row]:
+        """Gaps and unresolved rows whose resources the source tells only in part."""
+        return [r for r in self.gaps + self.unresolved if r.to_fill]
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "policy": self.policy_source, "checked": self.checked,
-                "gaps": [g.to_dict() for g in self.gaps], "warnings": [w.to_dict() for w in self.warnings],
+                "gaps": [g.to_dict() for g in self.gaps],
+                "unresolved": [u.to_dict() for u in self.unresolved],
+                "warnings": [w.to_dict() for w in self.warnings],
+                "not_in_stage": [{"action": f.action, "location": f.location, "resource": f.resource,
+                                  "why": f.not_in_stage} for f in self.not_in_stage],
+                "no_grant_needed": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
+                                     "why": f.note} for f in self.no_grant_needed],
+                "unmapped": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
+                              "why": f.note} for f in self.unmapped],
                 "statements_to_add": self.statements()}
+
+
+def _policy_resources_of(row: Row) -> list[str] | None:
+    """The Resource entries for a statement granting the row's candidates; None if any has an open hole."""
+    from canary.policy.pattern import AnyOf, policy_text
+
+    out: list[str] = []
+    for c in row.finding.candidates or (("*",),):
+        for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
+            text = policy_text(p)
+            if text is None:
+                return None
+            if text not in out:
+                out.append(text)
+    return out
+
+
+def candidates_to_check(f: Finding) -> tuple[Any, ...]:
+    """The resource candidates `decide` checks for a finding.
+
+    Where discover does not model the ARN, AWS's reference tells whether the action takes only `*`;
+    otherwise the resource is wholly unknown (a hole), which no guess may fill.
+    """
+    from canary.discover._models import resource_types
+    from canary.policy.pattern import Hole
+
+    if f.candidates:
+        return f.candidates
+    types = resource_types(f.action)
+    if types == ():
+        return (("*",),)
+    return ((Hole(f"the {f.action} resource (discover does not model this action's ARN)"),),)
 
 
 def _autogen(project_dir: Path, stage: str) -> bool:
@@ -124,44 +198,41 @@ def stage_policy_document(project_dir: Path, stage: str) -> tuple[dict[str, Any]
 
 
 def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> CheckResult:
-    """Evaluate every finding against `policy`; unresolved resources count as gaps only if granted nowhere."""
-    from canary.policy import compile_policy, evaluate
+    """Decide every call the stage may run against `policy` (IAM would have to attach it: see `require_attachable`)."""
+    from canary.policy import compile_policy, decide, require_attachable
 
+    require_attachable(policy, policy_source)
     compiled = compile_policy(policy)
-    everywhere = _policy_resources(policy)
     result = CheckResult(policy_source=policy_source)
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    seen: set[tuple[str, str, tuple[Any, ...]]] = set()
     for f in discovery.findings:
-        key = (f.action, f.check_resources)
+        if f.not_in_stage is not None:
+            result.not_in_stage.append(f)
+            continue
+        if f.needs_no_grant:
+            result.no_grant_needed.append(f)
+            continue
+        if not f.action:
+            result.unmapped.append(f)
+            continue
+        cands = candidates_to_check(f)
+        key = (f.action, f.location, cands)
         if key in seen:
             continue
         seen.add(key)
         result.checked += 1
-        d = evaluate(compiled, f.action, f.check_resources)
-        if d.verdict == "GRANTED":
-            continue
-        if d.verdict == "CONDITIONAL":
-            result.warnings.append(Gap(f, d.verdict, d.statement, d.reason))
-            continue
-        unknown = not f.resolved or f.resource == "*"  # "*": discover does not model this service's ARNs
-        if d.verdict == "NOT_GRANTED" and unknown and everywhere:
-            anywhere = evaluate(compiled, f.action, everywhere)
-            if anywhere.verdict in ("GRANTED", "CONDITIONAL"):
-                why = (f"the resource is not known from the source ({', '.join(f.unresolved)})" if f.unresolved
-                       else "discover does not model this action's resource ARN")
-                result.warnings.append(Gap(f, "UNRESOLVED", anywhere.statement, f"{why}; {anywhere.reason}"))
-                continue
-        result.gaps.append(Gap(f, d.verdict, d.statement, d.reason))
+        d = decide(compiled, f.action, cands)
+        row = Row(f, d.verdict, d.statement, d.reason, d.covering, d.candidates, _holes(cands))
+        {"GRANTED": result.granted, "CONDITIONAL": result.warnings, "UNRESOLVED": result.unresolved}.get(
+            d.verdict, result.gaps).append(row)
     return result
 
 
-def _policy_resources(policy: dict[str, Any]) -> tuple[str, ...]:
+def _holes(cands: tuple[Any, ...]) -> tuple[str, ...]:
+    from canary.policy.pattern import AnyOf, free_holes
+
     out: list[str] = []
-    stmts = policy.get("Statement", [])
-    for st in stmts if isinstance(stmts, list) else [stmts]:
-        if isinstance(st, dict) and st.get("Effect") == "Allow":
-            res = st.get("Resource", [])
-            for r in res if isinstance(res, list) else [res]:
-                if isinstance(r, str) and r not in out:
-                    out.append(r)
+    for c in cands:
+        for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
+            out += [h.source for h in free_holes(p) if h.source not in out]
     return tuple(out)

@@ -8,7 +8,8 @@ falls back to the model. Keep this module data only: no logic, no imports.
 
 from __future__ import annotations
 
-__all__ = ["IAM_PREFIX", "ACTION_OVERRIDES", "INJECTED", "ARN_TEMPLATES", "TRANSACT_WRITE"]
+__all__ = ["IAM_PREFIX", "ACTION_OVERRIDES", "INJECTED", "ARN_TEMPLATES", "TRANSACT_WRITE", "HTTP_METHOD_ACTIONS",
+           "NO_IAM_AUTHORIZATION"]
 
 # boto3 client name -> IAM service prefix, where the model's signing name is not the IAM prefix.
 IAM_PREFIX: dict[str, str] = {
@@ -49,6 +50,19 @@ ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("dynamodb", "ExecuteStatement"): ("dynamodb:PartiQLSelect",),
     ("secretsmanager", "BatchGetSecretValue"): ("secretsmanager:GetSecretValue",),
     ("kinesis", "PutRecords"): ("kinesis:PutRecords",),
+    ("execute-api", "PostToConnection"): ("execute-api:ManageConnections",),
+    ("execute-api", "GetConnection"): ("execute-api:ManageConnections",),
+    ("execute-api", "DeleteConnection"): ("execute-api:ManageConnections",),
+}
+
+# IAM prefixes whose management API is authorized by HTTP method, not by operation: API Gateway's
+# `get_export` needs `apigateway:GET` (Service Authorization Reference: "Amazon API Gateway Management").
+HTTP_METHOD_ACTIONS: frozenset[str] = frozenset({"apigateway"})
+
+# Operations IAM does not authorize although botocore signs them (the reference says so in words).
+NO_IAM_AUTHORIZATION: dict[tuple[str, str], str] = {
+    ("sts", "GetCallerIdentity"): "sts.GetCallerIdentity needs no permission (AWS: \"No permissions are required "
+                                  "to perform this operation\")",
 }
 
 # TransactWriteItems is authorized item by item: the key inside each TransactItems entry names the action.
@@ -90,7 +104,8 @@ INJECTED: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[str, ...]
 
 # IAM prefix -> ARN templates, tried in order; the first whose parameters the operation's input has wins.
 # `{partition}`, `{region}` and `{account}` come from --region/--account (default `*`); every other
-# field is an API parameter. A parameter that already holds an ARN is used as-is.
+# field is an API parameter. A parameter that already holds an ARN is used as-is. `{SecretSuffix}` is the
+# `-` and six random characters Secrets Manager appends to a secret's ARN.
 ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "dynamodb": ((("TableName", "IndexName"),
                   "arn:{partition}:dynamodb:{region}:{account}:table/{TableName}/index/{IndexName}"),
@@ -100,7 +115,7 @@ ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "sqs": ((("QueueUrl",), "arn:{partition}:sqs:{region}:{account}:{QueueUrl}"),
             (("QueueName",), "arn:{partition}:sqs:{region}:{account}:{QueueName}")),
     "sns": ((("TopicArn",), "{TopicArn}"), (("TargetArn",), "{TargetArn}")),
-    "secretsmanager": ((("SecretId",), "arn:{partition}:secretsmanager:{region}:{account}:secret:{SecretId}-*"),),
+    "secretsmanager": ((("SecretId",), "arn:{partition}:secretsmanager:{region}:{account}:secret:{SecretId}{SecretSuffix}"),),
     "ssm": ((("Name",), "arn:{partition}:ssm:{region}:{account}:parameter/{Name}"),
             (("Path",), "arn:{partition}:ssm:{region}:{account}:parameter/{Path}*")),
     "lambda": ((("FunctionName",), "arn:{partition}:lambda:{region}:{account}:function:{FunctionName}"),),

@@ -17,12 +17,12 @@ from canary.errors import CanaryError
 from canary.policy.evaluate import (CONDITIONAL, EXPLICITLY_DENIED, GRANTED, NOT_GRANTED, CompiledPolicy, Decision,
                                     compile_policy, evaluate)
 from canary.policy.decide import UNRESOLVED, decide
-from canary.policy.lint import LintWarning, lint
+from canary.policy.lint import LintWarning, lint, rejections
 from canary.policy.stage import StagePolicy, StagePolicyError, stage_policy
 
 __all__ = ["evaluate", "Decision", "compile_policy", "CompiledPolicy", "check_config", "ProbeVerdict",
            "load_policy", "lint", "LintWarning", "PolicyError", "stage_policy", "StagePolicy", "StagePolicyError",
-           "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL", "UNRESOLVED", "decide"]
+           "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL", "UNRESOLVED", "decide", "PolicyRejected", "require_attachable"]
 
 
 class PolicyError(CanaryError):
@@ -42,6 +42,22 @@ class ProbeVerdict:
         return {"id": self.probe_id, "action": self.action, "resources": list(self.resources),
                 "verdict": self.decision.verdict, "statement": self.decision.statement,
                 "condition_keys": list(self.decision.condition_keys), "reason": self.decision.reason}
+
+
+class PolicyRejected(PolicyError):
+    """IAM would refuse to attach the policy document, so nothing in it is granted (exit 2)."""
+
+
+def require_attachable(policy: Any, source: str) -> None:
+    """Raise PolicyRejected, in one line naming each lint and its fix, for a document IAM would reject.
+
+    Used by `check-policy` and `discover --check` alike: verdicts on such a document would be fiction.
+    """
+    found = rejections(policy)
+    if found:
+        why = "; ".join(f"{w.statement or 'statement'}: {w.message} [lint {w.code}]" for w in found)
+        raise PolicyRejected(f"{source}: IAM would reject this policy document, so it cannot be attached and "
+                             f"grants nothing: {why}")
 
 
 def check_config(config: Any, policy: Any, target: Any = None) -> list[ProbeVerdict]:

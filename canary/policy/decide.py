@@ -26,7 +26,7 @@ from typing import Sequence, Union
 
 from canary.policy.evaluate import (CONDITIONAL, EXPLICITLY_DENIED, GRANTED, NOT_GRANTED, CompiledPolicy, Decision,
                                     Statement, _compiled, _glob_rx, _keys)
-from canary.policy.pattern import AnyOf, Hole, Pattern, literal, render
+from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal, render
 
 __all__ = ["decide", "covers", "overlaps", "UNRESOLVED", "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED",
            "CONDITIONAL", "DECIDE_VERDICTS"]
@@ -63,7 +63,9 @@ def _glob_tokens(text: str) -> tuple[object, ...]:
 def _pattern_tokens(pattern: Pattern) -> tuple[object, ...]:
     out: list[object] = []
     for part in pattern:
-        if isinstance(part, Hole):
+        if isinstance(part, Hole) and part.length is not None:
+            out.extend([_ONE] * part.length)
+        elif isinstance(part, Hole):
             if not out or out[-1] is not _HOLE:
                 out.append(_HOLE)
         else:
@@ -116,9 +118,9 @@ def _tokens_overlap(glob: tuple[object, ...], pat: tuple[object, ...]) -> bool:
             continue
         # both consume one character
         g_any = g is _STAR or g is _ONE
-        p_any = p is _HOLE
+        p_any = p is _HOLE or p is _ONE
         if g_any or p_any or g == p:
-            todo.append((i if g is _STAR else i + 1, j if p_any else j + 1))
+            todo.append((i if g is _STAR else i + 1, j if p is _HOLE else j + 1))
     return False
 
 
@@ -149,6 +151,8 @@ def _tokens_cover(glob: tuple[object, ...], pat: tuple[object, ...]) -> bool:
         tok = pat[j]
         if tok is _HOLE:
             return all(ok(s, j + 1) for s in reach(states))
+        if tok is _ONE:
+            return all(ok(_step(glob, states, ch), j + 1) for ch in alphabet)
         return ok(_step(glob, states, str(tok)), j + 1)
 
     return ok(_closure(glob, frozenset({0})), 0)
@@ -212,7 +216,10 @@ def _relation(glob: str, pattern: Pattern) -> int:
         g_tok, p_tok = _glob_tokens(parts[5]), _pattern_tokens(rest)
     if _tokens_cover(g_tok, p_tok):
         return _ALL
-    return _SOME if _tokens_overlap(g_tok, p_tok) else _NONE
+    if not _tokens_overlap(g_tok, p_tok):
+        return _NONE
+    # Only holes AWS fixed once (a secret's suffix) are open: assumed to be the value the policy names.
+    return _SOME if free_holes(pattern) else _ALL
 
 
 def covers(glob: str, pattern: Pattern) -> bool:

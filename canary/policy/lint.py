@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from canary.policy import actions as _actions
 from canary.policy.evaluate import _as_list, _documents, statement_label
 
-__all__ = ["LintWarning", "lint", "CODES"]
+__all__ = ["LintWarning", "lint", "rejections", "CODES", "REJECTED"]
 
 CODES = {
     "principal-in-identity-policy": "Principal/NotPrincipal belongs in resource policies; identity policies reject it",
@@ -29,6 +29,9 @@ CODES = {
     "destructive-wildcard": "a wildcard that also grants destructive actions the probes never call",
     "allow-not-action": "Allow with NotAction grants every other action of every service",
 }
+
+# Lints for documents IAM refuses to attach: nothing in such a document is granted.
+REJECTED = frozenset({"principal-in-identity-policy", "action-without-resource", "malformed-statement"})
 
 # Services whose resource ARNs always carry both a region and an account.
 _NEEDS_REGION_AND_ACCOUNT = frozenset({"dynamodb", "ses", "sqs", "sns", "ssm", "secretsmanager", "lambda",
@@ -123,27 +126,28 @@ def _statement_warnings(stmt: Any, label: str, used: set[str]) -> list[LintWarni
     if "Principal" in stmt or "NotPrincipal" in stmt:
         key = "Principal" if "Principal" in stmt else "NotPrincipal"
         out.append(LintWarning("principal-in-identity-policy", label,
-                               f"{key} is for resource-based policies; IAM rejects it in an identity policy "
-                               "(it is ignored here)"))
+                               f"{key} is for resource-based policies; IAM rejects an identity policy that has "
+                               f"it (remove \"{key}\" from the statement)"))
     effect = stmt.get("Effect")
     if effect not in ("Allow", "Deny"):
         out.append(LintWarning("malformed-statement", label,
                                f"Effect must be \"Allow\" or \"Deny\" (case-sensitive), got {effect!r}; "
-                               "the statement is ignored"))
+                               "IAM rejects the document (write \"Allow\" or \"Deny\")"))
     has_action, has_not_action = "Action" in stmt, "NotAction" in stmt
     if has_action and has_not_action:
-        out.append(LintWarning("malformed-statement", label, "a statement has either Action or NotAction, not both; "
-                                                             "it is ignored"))
+        out.append(LintWarning("malformed-statement", label, "a statement has either Action or NotAction, not both "
+                                                             "(IAM rejects both; keep one)"))
     elif not (has_action or has_not_action):
-        out.append(LintWarning("malformed-statement", label, "a statement needs Action or NotAction; it is ignored"))
+        out.append(LintWarning("malformed-statement", label, "a statement needs Action or NotAction "
+                                                             "(add \"Action\": the actions to allow or deny)"))
     has_res, has_not_res = "Resource" in stmt, "NotResource" in stmt
     if has_res and has_not_res:
         out.append(LintWarning("malformed-statement", label, "a statement has either Resource or NotResource, "
-                                                             "not both; it is ignored"))
+                                                             "not both (IAM rejects both; keep one)"))
     elif (has_action or has_not_action) and not (has_res or has_not_res):
         out.append(LintWarning("action-without-resource", label,
-                               "the statement has Action but no Resource, so it grants nothing "
-                               "(add \"Resource\": the ARNs the actions apply to)"))
+                               "the statement has Action but no Resource, which IAM rejects in an identity "
+                               "policy (add \"Resource\": the ARNs the actions apply to)"))
     allow = effect == "Allow"
     if has_not_action and allow:
         out.append(LintWarning("allow-not-action", label,
@@ -163,3 +167,8 @@ def lint(policy: dict[str, Any] | list[dict[str, Any]], used_actions: Iterable[s
         for i, stmt in enumerate(stmts):
             out.extend(_statement_warnings(stmt, statement_label(stmt, i, pidx), used))
     return out
+
+
+def rejections(policy: dict[str, Any] | list[dict[str, Any]]) -> list[LintWarning]:
+    """The lints that make IAM refuse the whole document (so it cannot be attached and grants nothing)."""
+    return [w for w in lint(policy) if w.code in REJECTED]

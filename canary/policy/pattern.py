@@ -14,14 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["Hole", "Pattern", "Candidates", "AnyOf", "literal", "is_literal", "render"]
+__all__ = ["Hole", "Pattern", "Candidates", "AnyOf", "literal", "is_literal", "render", "free_holes",
+           "policy_text"]
 
 
 @dataclass(frozen=True)
 class Hole:
-    """Any string (possibly empty), which the source does not tell; `source` says why, as written."""
+    """Any string (possibly empty), which the source does not tell; `source` says why, as written.
+
+    With `length`, the hole is exactly that many characters that AWS fixed once for the resource (the
+    six random characters ending a Secrets Manager ARN): like an unknown account, it is assumed to be
+    the value the policy names, and a policy writes it as `?` per character.
+    """
 
     source: str
+    length: int | None = None
 
 
 Pattern = tuple[Union[str, Hole], ...]
@@ -42,6 +49,18 @@ def is_literal(pattern: Pattern) -> bool:
 def render(pattern: Pattern, marker: str = "?") -> str:
     """The pattern as text, `marker` standing for each hole (for tables and messages, never for policies)."""
     return "".join(p if isinstance(p, str) else marker for p in pattern)
+
+
+def free_holes(pattern: Pattern) -> tuple[Hole, ...]:
+    """The holes the source leaves open (not the fixed-length ones AWS chose once)."""
+    return tuple(p for p in pattern if isinstance(p, Hole) and p.length is None)
+
+
+def policy_text(pattern: Pattern) -> str | None:
+    """The pattern as a policy Resource: fixed holes as `?` per character; None while a free hole is left."""
+    if free_holes(pattern):
+        return None
+    return "".join(p if isinstance(p, str) else "?" * (p.length or 0) for p in pattern)
 
 
 @dataclass(frozen=True)

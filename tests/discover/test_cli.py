@@ -43,7 +43,8 @@ def test_json_lists_findings_files_and_probed_split() -> None:
     row = next(f for f in data["findings"] if f["action"] == "dynamodb:Query")
     assert row == {"action": "dynamodb:Query", "resource": "arn:aws:dynamodb:*:*:table/orders-dev", "resolved": True,
                    "unresolved": [], "file": "chalicelib/repo.py", "line": 17, "service": "dynamodb",
-                   "operation": "Query", "via": "Table.query"}
+                   "operation": "Query", "via": "Table.query",
+                   "candidates": ["arn:aws:dynamodb:*:*:table/orders-dev"], "not_in_stage": None, "note": None}
 
 
 def test_region_and_account_fill_the_arns() -> None:

