@@ -4,6 +4,12 @@ Active only in Lambda with tracing on (`AWS_XRAY_DAEMON_ADDRESS` and `_X_AMZN_TR
 anywhere else `traced_run()` yields no hook and aws_xray_sdk is never imported, so local runs
 print no "context missing" noise.
 
+aws-xray-sdk is optional. It is not in the runtime requirements, because it depends on botocore and
+`chalice package` would then ship botocore (about 17 MB) in every function's zip. Without it the
+Lambda's active tracing still records each invocation (the function's own segment); the probes
+just get no subsegments of their own, and the run says so in one INFO log line, once per container.
+Add `aws-xray-sdk` to the API's requirements to get them (docs/bench.md gives the cost).
+
 botocore is patched, so every AWS call (STS, each probe, PutMetricData) gets its own `aws`
 subsegment and carries the trace header. The patch marks any 4xx answer as an error and records
 the exception as a fault, which would paint the expected harmless refusal of a write probe
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
     from canary.model import ProbeResult
     from canary.probes import ProbeParams
 
-__all__ = ["tracing_active", "traced_run", "XRayRun"]
+__all__ = ["tracing_active", "traced_run", "XRayRun", "sdk_available", "NO_SDK"]
 
 log = logging.getLogger("canary.tracing")
 _patched = False
@@ -38,6 +44,21 @@ def tracing_active(env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     return bool(env.get("AWS_LAMBDA_FUNCTION_NAME") and env.get("AWS_XRAY_DAEMON_ADDRESS")
                 and env.get("_X_AMZN_TRACE_ID"))
+
+
+def sdk_available() -> bool:
+    """True when aws-xray-sdk can be imported (it is optional; see the module docstring)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("aws_xray_sdk") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+_said_missing = False
+NO_SDK = ("x-ray: aws-xray-sdk is not installed, so the probes get no subsegments (the invocation is still "
+          "traced by Lambda); add aws-xray-sdk to the requirements to get one subsegment per probe")
 
 
 def _recorder() -> Any:
@@ -132,12 +153,19 @@ class XRayRun:
 @contextlib.contextmanager
 def traced_run(stage: str, env: Mapping[str, str] | None = None) -> Iterator[XRayRun | None]:
     """Yield an XRayRun in traced Lambda invocations, else None (nothing imported)."""
+    global _said_missing
     if not tracing_active(env):
+        yield None
+        return
+    if not sdk_available():
+        if not _said_missing:
+            log.info(NO_SDK)
+            _said_missing = True
         yield None
         return
     try:
         run = XRayRun(_recorder(), stage)
-    except Exception:  # noqa: BLE001 - e.g. aws-xray-sdk not shipped: run untraced, say so once
+    except Exception:  # noqa: BLE001 - e.g. a broken or incompatible aws-xray-sdk: run untraced, say why
         log.warning("x-ray tracing is on but could not start; running untraced", exc_info=True)
         yield None
         return

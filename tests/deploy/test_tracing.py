@@ -99,3 +99,54 @@ def test_traced_run_sends_one_annotated_subsegment_per_probe_and_no_fault_for_th
     assert not call.get("fault") and not call.get("error") and "cause" not in call
     assert call["metadata"]["permission_canary"]["harmless_refusal"] == "ConditionalCheckFailedException"
     assert not update.get("fault") and not update.get("error")
+
+
+# aws-xray-sdk is optional (not in the runtime requirements). Its absence is simulated the way Python
+# itself reports a missing package: `sys.modules[name] = None` makes `import aws_xray_sdk` raise
+# ImportError and find_spec answer None, exactly as when the zip does not carry it.
+CHILD_WITHOUT_SDK = """
+import json, logging, sys
+sys.modules["aws_xray_sdk"] = None
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+from canary.handlers import run_manual
+class Ctx:
+    def get_remaining_time_in_millis(self): return 60000
+for _ in range(2):  # a warm container says it once
+    report = run_manual({"publish": False}, Ctx())
+print(json.dumps({"summary": report["summary"], "errors": [r["message"] for r in report["results"] if r["outcome"] == "ERROR"]}))
+"""
+
+
+def test_without_aws_xray_sdk_a_traced_invocation_runs_untraced_and_says_so_once(
+        lambda_env: dict[str, str], tmp_path: Path) -> None:
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(1)
+    port = udp.getsockname()[1]
+    env = {**lambda_env, "AWS_LAMBDA_FUNCTION_NAME": "permission-canary-dev-permission_canary_invoke",
+           "LAMBDA_TASK_ROOT": str(tmp_path), "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}",
+           "_X_AMZN_TRACE_ID": f"Root={TRACE_ROOT};Parent=53995c3f42cd8ad8;Sampled=1"}
+    result = subprocess.run([sys.executable, "-c", CHILD_WITHOUT_SDK], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last == {"summary": {"allowed": 1, "denied": 1, "error": 0}, "errors": []}
+    from canary.tracing import NO_SDK
+
+    said = [line for line in result.stderr.splitlines() if "aws-xray-sdk" in line]
+    assert said == [f"INFO canary.tracing {NO_SDK}"], result.stderr
+    assert "Traceback" not in result.stderr
+    try:
+        sent = udp.recv(65536)
+    except socket.timeout:
+        sent = b""
+    finally:
+        udp.close()
+    assert sent == b""  # no subsegments without the SDK
+
+
+def test_sdk_available_reports_what_can_be_imported() -> None:
+    from canary.tracing import sdk_available
+
+    # The dev install carries aws-xray-sdk (the "xray" extra), so the traced test above runs for real.
+    assert sdk_available() is True
