@@ -62,14 +62,17 @@ def render_table(report: dict[str, Any], console: Any | None = None) -> None:
     from rich.text import Text
 
     con = console or Console()
-    table = Table(title=f"Permission canary — stage {report.get('stage')}", title_justify="left")
+    # Every text from the config or AWS goes in as Text, never as a markup string: an id or an AWS
+    # message holding "[/x]" or ":smile:" prints literally (and cannot crash rich's markup parser).
+    table = Table(title=Text(f"Permission canary — stage {report.get('stage')}"), title_justify="left")
     table.add_column("outcome", no_wrap=True)
     table.add_column("probe", overflow="fold")
     table.add_column("action", no_wrap=True)
     table.add_column("detail", overflow="fold")
     results = report.get("results", [])
     for r in results:
-        table.add_row(Text(r["outcome"], style=OUTCOME_STYLE.get(r["outcome"], "")), r["id"], r["action"], _detail(r))
+        table.add_row(Text(str(r["outcome"]), style=OUTCOME_STYLE.get(r["outcome"], "")), Text(str(r["id"])),
+                      Text(str(r["action"])), Text(_detail(r)))
     con.print(table)
     for r in results:
         tip = advice(r)
@@ -84,12 +87,13 @@ def render_table(report: dict[str, Any], console: Any | None = None) -> None:
 def render_explain(calls: list[dict[str, Any]], console: Any | None = None) -> None:
     from rich.console import Console
     from rich.syntax import Syntax
+    from rich.text import Text
 
     con = console or Console()
     for c in calls:
-        con.print(f"[bold]{c['id']}[/bold]  {c['action']}  →  {c['service']}.{c['operation']}")
-        con.print(f"  resource: {c['resource']}")
-        con.print(f"  harmless: {c['why_harmless']}")
+        con.print(Text.assemble((str(c["id"]), "bold"), f"  {c['action']}  →  {c['service']}.{c['operation']}"))
+        con.print(Text(f"  resource: {c['resource']}"))
+        con.print(Text(f"  harmless: {c['why_harmless']}"))
         con.print(Syntax(json.dumps(c["params"], indent=2, default=_bytes), "json", theme="ansi_dark"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -32,6 +33,16 @@ def _region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
+_REGION = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)*-[0-9]+")
+
+
+def _check_region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A region name as AWS spells them (`eu-west-1`, `us-gov-west-1`), or a usage error (exit 2)."""
+    if value is not None and not _REGION.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not an AWS region name (e.g. eu-west-1)")
+    return value
+
+
 @click.command()
 @config_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
@@ -39,7 +50,8 @@ def _region() -> str | None:
 @click.option("--no-publish", is_flag=True, help="Do not publish metrics.")
 @click.option("--explain", is_flag=True, help="Print each probe's exact request and why it is harmless; send nothing.")
 @click.option("--probe", "probe_ids", multiple=True, metavar="ID", help="Run only this probe (repeatable).")
-@click.option("--region", default=None, help="AWS region. Default: standard boto3 resolution (AWS_REGION, profile).")
+@click.option("--region", default=None, callback=_check_region,
+              help="AWS region. Default: standard boto3 resolution (AWS_REGION, profile).")
 @fail_on_canary_error
 def run(config_path: str | None, stage: str | None, fmt: str | None, no_publish: bool, explain: bool,
         probe_ids: tuple[str, ...], region: str | None) -> None:
