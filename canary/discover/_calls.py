@@ -26,6 +26,7 @@ __all__ = ["RawCall", "Calls", "merge_sites", "resource_index", "identifiers", "
 Vals = frozenset[Value]
 EMPTY: Vals = frozenset()
 MAX_VALUES = 12
+DEFAULT = "\x00default"  # suffix of the fact holding a parameter's default value
 _RESOURCE_PARAMS = frozenset(p for temps in ARN_TEMPLATES.values() for names, _ in temps for p in names)
 _COLLECTION_METHODS = frozenset({"all", "filter", "limit", "page_size", "pages"})
 
@@ -297,8 +298,10 @@ class Calls:
         for name in _RESOURCE_PARAMS:
             if name in params or name not in by_name:
                 continue
-            strs = [v for v in kwargs.get(name, EMPTY) if isinstance(v, StrV)]
-            params[name] = strs[:4] or [StrV.unknown(self.source(by_name[name]))]
+            strs = sorted((v for v in kwargs.get(name, EMPTY) if isinstance(v, StrV)), key=repr)
+            if not kwargs.get(name) and not self.lenient:
+                self._defer()  # nothing reached it yet (e.g. a default only the lenient passes add)
+            params[name] = strs or [StrV.unknown(self.source(by_name[name]))]
         key_names: tuple[str, ...] = ()
         key_node = by_name.get("Key")
         if isinstance(key_node, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str)

@@ -17,8 +17,11 @@ from canary.discover._values import (
     Boto3SessionModule,
     BoundFuncV,
     ClassV,
+    ChaliceApp,
+    ChaliceClass,
     ClientV,
     ConstV,
+    EventV,
     CollectionV,
     Env,
     FuncV,
@@ -36,7 +39,7 @@ from canary.discover._values import (
     Value,
 )
 from canary.discover import _models as models
-from canary.discover._calls import EMPTY, Vals, resource_index
+from canary.discover._calls import DEFAULT, EMPTY, Vals, resource_index
 from canary.discover._parse import Func, Klass, Scope
 
 __all__ = ["Eval"]
@@ -205,6 +208,11 @@ class Eval:
                 return frozenset(self._get((id(mod.scope), name)))
         elif isinstance(v, InstV):
             return frozenset(self._instance_attr(v, name))
+        elif isinstance(v, ChaliceApp):
+            if name == "app_name" and v.name is not None:
+                return frozenset({v.name})
+        elif isinstance(v, EventV):
+            return frozenset(val for key, val in v.attrs if key == name)
         elif isinstance(v, ClassV):
             return frozenset(self._class_attr(v.cid, name))
         return EMPTY
@@ -245,7 +253,7 @@ class Eval:
         for k in node.keywords:
             if k.arg is None:
                 self.eval(k.value, scope)
-        if isinstance(node.func, ast.Name) and node.func.id == "super" and not node.args:
+        if isinstance(node.func, ast.Name) and node.func.id == "super" and len(node.args) in (0, 2):
             return self._super(scope)
         out: set[Value] = set()
         for f in funcs:
@@ -276,6 +284,10 @@ class Eval:
                 elif models.resource_model(service) is not None:
                     out.add(ResourceV(service, ""))
             return frozenset(out)
+        if isinstance(f, ChaliceClass):
+            names = args[0] if args else kwargs.get("app_name", kwargs.get("import_name", EMPTY))
+            strs = sorted((n for n in names if isinstance(n, StrV)), key=repr)
+            return frozenset(ChaliceApp(n) for n in strs) or frozenset({ChaliceApp(None)})
         if isinstance(f, Getenv):
             names = args[0] if args else kwargs.get("key", EMPTY)
             defaults = args[1] if len(args) > 1 else kwargs.get("default", EMPTY)
@@ -283,14 +295,14 @@ class Eval:
             return frozenset(StrV((Env(n.literal, default, optional=True),)) for n in names
                              if isinstance(n, StrV) and n.literal is not None)
         if isinstance(f, FuncV):
-            return self._call_func(self.funcs[f.fid], None, args, kwargs)
+            return self._call_func(self.funcs[f.fid], None, args, kwargs, node)
         if isinstance(f, BoundFuncV):
-            return self._call_func(self.funcs[f.fid], f.self_value, args, kwargs)
+            return self._call_func(self.funcs[f.fid], f.self_value, args, kwargs, node)
         if isinstance(f, ClassV):
             inst = InstV(f.cid)
             init = next((v for v in self._class_attr(f.cid, "__init__") if isinstance(v, FuncV)), None)
             if init is not None:
-                self._call_func(self.funcs[init.fid], inst, args, kwargs)
+                self._call_func(self.funcs[init.fid], inst, args, kwargs, node)
             else:  # dataclass-style: fields in declaration order, or by keyword
                 klass = self.classes[f.cid]
                 for name, vals in list(zip(klass.fields, args)) + list(kwargs.items()):
@@ -300,7 +312,9 @@ class Eval:
             return self._boto_method(f, args, kwargs, node, scope)
         return EMPTY
 
-    def _call_func(self, fn: Func, self_value: InstV | None, args: list[Vals], kwargs: dict[str, Vals]) -> Vals:
+    def _call_func(self, fn: Func, self_value: InstV | None, args: list[Vals], kwargs: dict[str, Vals],
+                   node: ast.Call | None = None) -> Vals:
+        self.called.add(fn.fid)
         params = fn.params
         if self_value is not None and fn.method_of is not None:
             self._add((id(fn.scope), params[0]), {self_value})
@@ -311,5 +325,12 @@ class Eval:
         for name, vals in kwargs.items():
             if name in allowed:
                 self._add((id(fn.scope), name), self.rewritten(fn, name, vals) if fn.rewrites else vals)
+        # a default reaches the body only from a call that leaves its parameter out
+        splat = node is None or any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords)
+        given = set(params[:len(args)]) | set(kwargs)
+        for name in fn.defaults:
+            if splat or name not in given:
+                self._add((id(fn.scope), name), self._get((id(fn.scope), name + DEFAULT)))
         return frozenset(self._get((-fn.fid, "<return>")))
 

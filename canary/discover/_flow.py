@@ -17,6 +17,7 @@ from canary.discover._values import (
     Boto3Factory,
     Boto3Module,
     Boto3SessionModule,
+    ChaliceClass,
     ClassV,
     CollectionV,
     FuncV,
@@ -25,9 +26,11 @@ from canary.discover._values import (
     ModuleV,
     OsEnviron,
     OsModule,
+    StrV,
     Value,
+    EventV,
 )
-from canary.discover._calls import EMPTY, MAX_VALUES, RawCall, Vals, resource_index, xform
+from canary.discover._calls import DEFAULT, EMPTY, MAX_VALUES, RawCall, Vals, resource_index, xform
 from canary.discover._parse import (
     Func,
     Klass,
@@ -49,6 +52,8 @@ def _exits(body: list[ast.stmt]) -> bool:
 
 MAX_PASSES = 8
 _DEAD = "\x00not-in-stage"
+# decorator -> (event kind, the decorator's parameter, the event attribute that carries it)
+_EVENT_SOURCES = {"on_s3_event": ("s3", "bucket", "bucket")}
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
@@ -76,6 +81,7 @@ class Flow:
         self.env: Mapping[str, str] = env or {}
         self.staged = bool(self.env)  # no stage chosen: environment guards stay undecided
         self.dead: str | None = None  # why the stage never runs the statements being walked
+        self.called: set[int] = set()  # functions some call in the source reaches
         self.modules = {m.name: m for m in modules}
         self.facts: dict[tuple[int, str], set[Value]] = {}
         self.memos: dict[int, _Memo] = {}
@@ -297,11 +303,16 @@ class Flow:
             fn = self.funcs[fscope.fid]  # type: ignore[index]
             for d in node.decorator_list:
                 self.eval(d, scope)
+                self._event_handler(d, fn, scope)
             args = node.args
             pos_defaults = list(zip(fn.params[len(fn.params) - len(args.defaults):], args.defaults))
             kw_defaults = [(n, d) for n, d in zip(fn.kwonly, args.kw_defaults) if d is not None]
+            fn.defaults = [name for name, _ in pos_defaults + kw_defaults]
             for name, default in pos_defaults + kw_defaults:
-                self._add((id(fscope), name), self.rewritten(fn, name, self.eval(default, scope)))
+                values = self.rewritten(fn, name, self.eval(default, scope))
+                self._add((id(fscope), name + DEFAULT), values)
+                if self.lenient and fn.fid not in self.called:  # called by the framework: defaults apply
+                    self._add((id(fscope), name), values)
             self.bind(scope, node.name, {FuncV(fn.fid)})
             self._walk_unit(node, node.body, fscope)
         elif isinstance(node, ast.ClassDef):
@@ -356,6 +367,20 @@ class Flow:
                             self.stmt(sub, scope)
                         elif isinstance(sub, ast.expr):
                             self.eval(sub, scope)
+
+    def _event_handler(self, deco: ast.expr, fn: Func, scope: Scope) -> None:
+        """`@app.on_s3_event(bucket=B)`: the handler's event comes from bucket B (`event.bucket`)."""
+        if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and fn.params):
+            return
+        fixed = _EVENT_SOURCES.get(deco.func.attr)
+        if fixed is None:
+            return
+        kind, param, attr = fixed
+        node = next((k.value for k in deco.keywords if k.arg == param), deco.args[0] if deco.args else None)
+        if node is None:
+            return
+        strs = sorted((v for v in self.eval(node, scope) if isinstance(v, StrV)), key=repr)
+        self._add((id(fn.scope), fn.params[0]), {EventV(kind, ((attr, s),)) for s in strs})
 
     def _enclosing_fid(self, scope: Scope) -> int | None:
         s: Scope | None = scope
@@ -431,6 +456,8 @@ class Flow:
         return EMPTY
 
     def _from_value(self, base: str, name: str) -> Vals:
+        if base == "chalice" and name in ("Chalice", "Blueprint"):
+            return frozenset({ChaliceClass()})
         if base == "boto3":
             if name in ("client", "resource"):
                 return frozenset({Boto3Factory(name)})

@@ -52,7 +52,8 @@ class Func:
     kwonly: list[str]
     method_of: int | None  # class id when the first parameter is self
     static: bool
-    rewrites: list[Any] = field(default_factory=list)  # what its decorators do to its arguments (_wrappers)
+    rewrites: list[Any] = field(default_factory=list)
+    defaults: list[str] = field(default_factory=list)  # the parameters that have a default  # what its decorators do to its arguments (_wrappers)
 
 
 @dataclass(eq=False)

@@ -209,6 +209,26 @@ class Getenv:
     """`os.getenv` and `os.environ.get`."""
 
 
+@dataclass(frozen=True)
+class ChaliceClass:
+    """`chalice.Chalice` (also `Blueprint`)."""
+
+
+@dataclass(frozen=True)
+class ChaliceApp:
+    """`Chalice(app_name=...)`: `app.app_name` is that name."""
+
+    name: StrV | None
+
+
+@dataclass(frozen=True)
+class EventV:
+    """The event a Chalice event handler receives, with what its decorator fixed (`on_s3_event(bucket=...)`)."""
+
+    kind: str
+    attrs: tuple[tuple[str, StrV], ...]
+
+
 # The project's own code ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -238,5 +258,6 @@ class InstV:
 
 
 Value = Union[StrV, ConstV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
-              PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ModuleV, FuncV,
+              PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ChaliceClass, ChaliceApp, EventV,
+              ModuleV, FuncV,
               BoundFuncV, ClassV, InstV]
