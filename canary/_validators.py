@@ -221,7 +221,7 @@ DynamoIndexName = Annotated[str, AfterValidator(lambda v: dynamo_name(v, "index"
                             Field(json_schema_extra={"pattern": "^[A-Za-z0-9_.\\-]{3,255}$"})]
 CloudWatchNamespace = Annotated[str, AfterValidator(cloudwatch_namespace), Field(json_schema_extra={
     "pattern": "^[0-9A-Za-z._/#\\-]([0-9A-Za-z ._/#:\\-]{0,253}[0-9A-Za-z._/#:\\-])?$",
-    "not": {"pattern": "^AWS/"}})]
+    "not": {"pattern": "^AWS/|[\\x00-\\x1f]"}})]  # the control-character half for `$`, which Python's re lets match before \n
 DimensionValue = Annotated[str, AfterValidator(dimension_value),
                            Field(json_schema_extra={"pattern": "^[\\x20-\\x7e]{1,1024}$"})]
 ProbeId = Annotated[str, AfterValidator(probe_id),

@@ -711,3 +711,108 @@ def test_docs_config_md_field_tables_match_the_code() -> None:
         DOCS.write_text(text.replace(current, generated), encoding="utf-8")
         current = generated
     assert current == generated, "docs/config.md is stale: run CANARY_UPDATE_DOCS=1 pytest tests/test_config.py -k docs"
+
+
+# -- issue 11: what the stricter rules still accept, and hostile shapes -----------------------------
+
+def test_values_aws_accepts_are_accepted() -> None:
+    cfg = parse_config({"namespace": "My App/Canary #1:dev", "stage": "dev-1", "probes": [
+        {"id": "svc:get/a@b+c=d_e.f", "action": "dynamodb:Query", "table": "a.b_c-1", "index": "by_owner.v2",
+         "key": {"pk": {"N": "-1.5e-130"}, "sk": {"B": "AAEC"}}},
+        {"action": "dynamodb:GetItem", "table": "t-1", "key": {"pk": int("1" + "0" * 125), "sk": {"N": "0"}}},
+        {"action": "dynamodb:GetItem", "table": "t-2", "key": {"pk": {"N": "12345678901234567890123456789012345678"}}},
+        {"action": "ses:SendEmail", "from": "noreply@example.com",
+         "to": "Success <success@simulator.amazonses.com>, bounce@SIMULATOR.amazonses.com"},
+    ]}, source=SOURCE, env={})
+    assert cfg.settings.namespace == "My App/Canary #1:dev"
+    assert cfg.probes[1].key["pk"] == {"N": "1" + "0" * 125}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("value", "marker"), [
+    ("__FILL_ME__table", "__FILL_ME__"), ("__todo__", "__todo__"), ("x-<FILL ME>", "<FILL ME>"),
+    ("<your-table>", "<your-table>"), ("{{ table }}", "{{ table }}"), ("TODO", "TODO"), ("CHANGE_ME", "CHANGE_ME"),
+    (" XXX ", "XXX"), ("REPLACEME", "REPLACEME"), ("<todo: the table>", "<todo: the table>"),
+])
+def test_placeholders_are_recognised(value: str, marker: str) -> None:
+    from canary._validators import placeholder
+
+    assert placeholder(value) == marker
+
+
+@pytest.mark.parametrize("value", ["__permission_canary__", "todo-list", "todo", "todos", "fixme-app", "x",
+                                   "changeme-dev", "<b>", "a__TODO", "Tbd", "noreply@example.com"])
+def test_ordinary_values_are_not_placeholders(value: str) -> None:
+    from canary._validators import placeholder
+
+    assert placeholder(value) is None
+
+
+def test_a_placeholder_in_a_top_level_setting_names_the_field() -> None:
+    with pytest.raises(ConfigError) as info:
+        _one({**DDB, "key": {"pk": "x"}}, namespace="${NS:-__FILL_ME__}")
+    assert str(info.value) == ("t.json: field 'namespace': '__FILL_ME__' is a placeholder ('__FILL_ME__'); "
+                               "replace it with the real value")
+
+
+def test_yaml_true_false_are_booleans_and_yes_no_on_off_are_strings(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("per_probe_metrics: True\nprobes:\n  - action: dynamodb:GetItem\n    table: t-1\n"
+                    "    key: {pk: no, sk: on}\n")
+    cfg = load_config(path, env={})
+    assert cfg.settings.per_probe_metrics is True
+    assert cfg.probes[0].key == {"pk": {"S": "no"}, "sk": {"S": "on"}}  # type: ignore[attr-defined]
+
+
+def test_yaml_anchors_aliases_and_merge_keys_used_as_people_do_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("probes:\n  - &base {action: dynamodb:GetItem, table: t-1, id: one, "
+                    "key: &k {pk: __permission_canary__}}\n  - <<: *base\n    id: two\n    table: t-2\n"
+                    "  - {action: dynamodb:PutItem, table: t-1, key: *k}\n")
+    cfg = load_config(path, env={})
+    assert [p.probe_id for p in cfg.probes] == ["one", "two", "dynamodb-putitem-t-1"]
+    assert cfg.probes[1].table == "t-2"  # type: ignore[attr-defined]
+
+
+def test_cyclic_or_huge_python_data_is_a_config_error_not_a_recursion() -> None:
+    cyclic: dict[str, Any] = {"probes": []}
+    cyclic["probes"].append(cyclic)
+    with pytest.raises(ConfigError, match=r"^t\.json: nested too deeply \(more than 32 levels"):
+        parse_config(cyclic, source="t.json", env={})
+    wide: list[Any] = ["x"] * 10
+    for _ in range(6):
+        wide = [wide] * 10  # a million values by reference, as a YAML alias bomb would build
+    with pytest.raises(ConfigError, match=r"^t\.json: more than 100000 values"):
+        parse_config({"probes": wide}, source="t.json", env={})
+
+
+def test_schema_carries_the_namespace_rules() -> None:
+    import jsonschema
+
+    schema = json_schema()
+    good = json.loads((GOOD / "story.json").read_text())
+    jsonschema.validate({**good, "namespace": "My App/Canary"}, schema)
+    for bad in ("AWS/Lambda", ":x", " x", "x\n", "é"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**good, "namespace": bad}, schema)
+
+
+YAML_PIECES = st.sampled_from([
+    "a: &a [x, y]\n", "b: &b [*a, *a, *a]\n", "c: &c [*b, *b, *b, *b]\n", "d: &d [*d]\n", "e: &e {k: *e}\n",
+    "- *a\n", "- &f [*f]\n", "probes:\n", "  - action: dynamodb:Scan\n", "    table: listings\n",
+    "    table: listings\n", "  - <<: *a\n", "  - {<<: [*a, *b]}\n", "retries: " + "9" * 200 + "\n",
+    "x: " + "[" * 40 + "]" * 40 + "\n", "? [a, b]\n: c\n", "k: !!binary AAEC\n", "t: 2001-13-45\n",
+    "t: !!timestamp 2001-13-45\n", "f: !!float nan\n", "i: !!int 0x\n", "*zz\n", "&\n", "y: yes\n",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(YAML_PIECES, min_size=1, max_size=8))
+def test_yaml_with_anchors_aliases_and_tags_is_a_config_or_a_config_error(pieces: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "canary.yaml"
+        path.write_text("".join(pieces), encoding="utf-8")
+        try:
+            load_config(path, env={})
+        except ConfigError as exc:
+            assert str(exc).startswith(f"{path}: ")
+            assert "\n" not in str(exc)
