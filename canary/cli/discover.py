@@ -148,10 +148,12 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
 
     config_text = None
     missing: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     if emit is not None:
-        from canary.discover._emit import emit_config, not_probed
+        from canary.discover._emit import emit_config, left_out, not_probed
 
         config_text = json.dumps(emit_config(found), indent=2) + "\n"
+        skipped = left_out(found)
         missing = not_probed(found)
         if emit != "-":
             try:
@@ -163,6 +165,9 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         click.echo(config_text, nl=False)
         for m in missing:
             click.echo(f"{m['action']}: {m['reason']} ({', '.join(m['locations'])})", err=True)
+        for k in skipped:
+            click.echo(f"left out {k['action']} at {k['location']} ({k['resource']}): fill in "
+                       f"{'; '.join(k['fill_in'])}", err=True)
     elif fmt == "sarif":
         from canary import __version__
         from canary.discover._sarif import sarif
@@ -173,6 +178,7 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         if emit is not None:
             out["emitted_config"] = emit
             out["not_probed"] = missing
+            out["left_out"] = skipped
         if result is not None:
             out["check"] = result.to_dict()
         click.echo(json.dumps(out, indent=2))
@@ -187,6 +193,11 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
             console.print(_t(f"Wrote {n} probe(s) to {emit}."), soft_wrap=True)
             for m in missing:
                 console.print(_t(f"  {m['action']}: {m['reason']} ({', '.join(m['locations'])})"), soft_wrap=True)
+            if skipped:
+                console.print(_t("Left out (the source does not tell a required field; add these probes by hand):"))
+            for k in skipped:
+                console.print(_t(f"  {k['action']} at {k['location']} ({k['resource']}): fill in "
+                                 f"{'; '.join(k['fill_in'])}"), soft_wrap=True)
         if result is not None:
             _render_check(result, console, strict)
     if result is not None and (not result.ok or (strict and not result.strict_ok())):

@@ -1,24 +1,29 @@
-"""Write a probe config skeleton for what the code calls, from the probe registry as it is.
+"""Write a probe config for what the code calls, from the probe registry as it is, that runs as written.
 
 The registry (`canary.probes.PROBES`) is read, never copied: a probe added for S3 or SQS shows up
 here with no change. Each probe's fields come from its own params model: a field whose name
 matches an API parameter of the call (`table` <- `TableName`, `from` <- `Source`, or the snake
 case of the parameter) takes the value from the source, written as `${VAR}` where the code reads an
-environment variable, so the config follows the stage like the Lambda does. Everything else the
-model requires is a clearly marked placeholder (`__FILL_ME__<field>`); sentinel keys are never
+environment variable, so the config follows the stage like the Lambda does. Sentinel keys are never
 taken from the code, so a probe never touches a real item.
+
+No placeholder is ever written: a probe whose required field the source (with the stage's
+environment) does not fully tell is left out, and `left_out` says which field to fill in and why. A
+value rewritten by a decorator, or an environment variable the stage does not set, is not resolved.
+Calls the stage never runs are not probed.
 """
 
 from __future__ import annotations
 
+import itertools
 import typing
-from typing import Any
+from typing import Any, Mapping
 
 from canary.discover import Discovery, Finding
 
-__all__ = ["FILL_ME", "emit_config", "not_probed"]
+__all__ = ["FILL_ME", "emit_config", "not_probed", "left_out"]
 
-FILL_ME = "__FILL_ME__"
+FILL_ME = "__FILL_ME__"  # never written; kept so that tests (and validate) can say so
 SENTINEL = "__permission_canary__"
 
 # probe field -> the API parameters that name the same thing (besides the generic snake_case match)
@@ -29,7 +34,7 @@ _FIELD_PARAMS: dict[str, tuple[str, ...]] = {
     "parameter": ("Name",), "name": ("Name",), "from": ("Source", "FromEmailAddress"),
     "sender": ("Source", "FromEmailAddress"), "function": ("FunctionName",), "stream": ("StreamName",),
 }
-# Fields that name a specific item or object: always a sentinel or a placeholder, never the app's own.
+# Fields that name a specific item or object: always a sentinel or left out, never the app's own.
 # So is every `sentinel_*` field (e.g. SNS publishes to a sentinel topic, never to the app's own).
 _NEVER_FROM_CODE = frozenset({"key", "object_key", "item", "message", "body", "value"})
 
@@ -38,14 +43,21 @@ def _from_code(name: str) -> bool:
     return name not in _NEVER_FROM_CODE and not name.startswith("sentinel")
 
 
-def _key_prefix(finding: Finding) -> str | None:
-    """The literal folder an S3 key starts with (`orders/` in f"orders/{id}.json"), for a sentinel beside it."""
-    from canary.discover._values import Lit
+def _key_prefix(params: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The resolved folder an S3 key starts with (`orders/` in f"orders/{id}.json"), for a sentinel beside it."""
+    from canary.discover._values import Env, Lit
 
-    key = dict(finding.params).get("Key")
-    if key is None or not key.parts or not isinstance(key.parts[0], Lit):
+    key = params.get("Key")
+    if key is None:
         return None
-    head = key.parts[0].text
+    head = ""
+    for p in key.parts:
+        if isinstance(p, Lit):
+            head += p.text
+        elif isinstance(p, Env) and (p.name in env or p.default is not None):
+            head += env.get(p.name, p.default or "")
+        else:
+            break
     return head[: head.rfind("/") + 1] or None
 
 
@@ -56,57 +68,103 @@ def _is_dict(annotation: Any) -> bool:
     return any(_is_dict(a) for a in typing.get_args(annotation)) if typing.get_args(annotation) else False
 
 
-def _value(names: tuple[str, ...], finding: Finding) -> str | None:
+def _value(names: tuple[str, ...], params: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The `${VAR}` form of the matching API parameter, only when the stage environment resolves it fully."""
     from botocore import xform_name
 
-    params = dict(finding.params)
     wanted: set[str] = set()
     for n in names:
         wanted.update(_FIELD_PARAMS.get(n, ()))
     for pname, value in params.items():
         if pname in wanted or xform_name(pname) in names:
             text = value.template()
-            if text is not None:
+            if text is not None and value.resolve(env) is not None:
                 return str(text)
     return None
 
 
-def _probe(finding: Finding) -> dict[str, Any]:
+def _unresolved(names: tuple[str, ...], params: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    from botocore import xform_name
+
+    wanted: set[str] = set()
+    for n in names:
+        wanted.update(_FIELD_PARAMS.get(n, ()))
+    for pname, value in params.items():
+        if pname in wanted or xform_name(pname) in names:
+            missing = value.missing(env)
+            return f"{pname} is not known from the source ({', '.join(missing) or 'not a plain string'})"
+    return None
+
+
+def _probe(finding: Finding, params: Mapping[str, Any], env: Mapping[str, str]) -> tuple[dict[str, Any] | None,
+                                                                                         list[str]]:
+    """(probe, []) when every required field is known; (None, what to fill) otherwise."""
     from canary.probes import PROBES
 
     model = PROBES[finding.action].params
     probe: dict[str, Any] = {"action": finding.action}
+    missing: list[str] = []
     for name, info in model.model_fields.items():
         if name in ("action", "id"):
             continue
         key = info.alias or name
         if _is_dict(info.annotation):
             if info.is_required():
-                names = finding.key_names or (f"{FILL_ME}partition_key_name",)
-                probe[key] = {k: SENTINEL for k in names}
+                if finding.key_names:
+                    probe[key] = {k: SENTINEL for k in finding.key_names}
+                else:
+                    missing.append(f"{key}: the table's key attribute names (the source does not show a Key=...)")
             continue
-        value = _value((name, key), finding) if _from_code(name) else None
+        value = _value((name, key), params, env) if _from_code(name) else None
         if value is None and name == "prefix" and finding.service == "s3":
-            value = _key_prefix(finding)
+            value = _key_prefix(params, env)
         if value is not None:
             probe[key] = value
         elif info.is_required():
-            probe[key] = f"{FILL_ME}{key}"
+            why = (_unresolved((name, key), params, env) if _from_code(name) else None) or (
+                "a sentinel resource for the canary (never the app's own)" if name.startswith("sentinel")
+                else "not in the call")
+            missing.append(f"{key}: {why}")
+    if missing:
+        return None, missing
     if finding.service == "sesv2" and "api" in model.model_fields:
         probe["api"] = "v2"
-    return probe
+    return probe, []
+
+
+def _combos(finding: Finding) -> list[dict[str, Any]]:
+    alts = finding.alternatives or tuple((n, (v,)) for n, v in finding.params)
+    names = [n for n, _ in alts]
+    return [dict(zip(names, combo)) for combo in itertools.product(*(a for _, a in alts))]
+
+
+def _plan(discovery: Discovery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    probes: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    yes, _ = discovery.probed()
+    for f in yes:
+        for params in _combos(f):
+            p, missing = _probe(f, params, discovery.env)
+            if p is not None:
+                if p not in probes:
+                    probes.append(p)
+                continue
+            entry = {"action": f.action, "location": f.location, "resource": f.resource, "fill_in": missing}
+            if entry not in skipped:
+                skipped.append(entry)
+    return probes, skipped
 
 
 def emit_config(discovery: Discovery) -> dict[str, Any]:
-    """A probe config (contract shape) with one probe per probed action and resource found."""
-    probes: list[dict[str, Any]] = []
-    yes, _ = discovery.probed()
-    for f in yes:
-        p = _probe(f)
-        if p not in probes:
-            probes.append(p)
+    """A probe config (contract shape) with one probe per probed action and fully known resource."""
+    probes, _ = _plan(discovery)
     _give_ids(probes)
     return {"version": 1, "probes": probes}
+
+
+def left_out(discovery: Discovery) -> list[dict[str, Any]]:
+    """The probes left out of `emit_config`, each with where the call is and which field to fill in."""
+    return _plan(discovery)[1]
 
 
 def _give_ids(probes: list[dict[str, Any]]) -> None:
@@ -122,7 +180,7 @@ def _give_ids(probes: list[dict[str, Any]]) -> None:
         used: set[str] = set()
         for i, p in enumerate(group, 1):
             first = next((v for k, v in p.items() if k != "action" and isinstance(v, str)), "")
-            pid = slug(f"{action}-{first.replace(FILL_ME, '')}") or slug(action)
+            pid = slug(f"{action}-{first}") or slug(action)
             if pid in used:
                 pid = f"{pid}-{i}"
             used.add(pid)

