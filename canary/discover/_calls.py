@@ -21,7 +21,7 @@ from canary.discover._values import BatchWriterV, ClientV, CollectionV, MethodV,
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
 
-__all__ = ["RawCall", "Calls", "merge_sites", "resource_index", "identifiers", "xform"]
+__all__ = ["RawCall", "Calls", "merge_sites", "capped", "resource_index", "identifiers", "xform"]
 
 Vals = frozenset[Value]
 EMPTY: Vals = frozenset()
@@ -119,6 +119,14 @@ def merge_sites(calls: "list[RawCall]") -> "list[RawCall]":
         out.append(RawCall(file=c.file, line=c.line, service=c.service, operation=c.operation, params=params,
                            key_names=c.key_names, actions=c.actions, via=c.via, not_in_stage=c.not_in_stage))
     return out
+
+
+def capped(values: "list[StrV]", cap: int, source: str) -> "list[StrV]":
+    """The first `cap` values in a stable order, and a hole that says how many more were left out."""
+    values = sorted(set(values), key=repr)
+    if len(values) <= cap:
+        return values
+    return values[:cap] + [StrV.unknown(f"{source} (+{len(values) - cap} more values)")]
 
 
 class Calls:
@@ -239,7 +247,7 @@ class Calls:
             if not vals and not self.lenient:
                 return self._defer()
             strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
-            strs = strs[:4]
+            strs = capped(strs, 4, "identifier")  # type: ignore[arg-type]
             choices.append(strs or [None])
         out: set[Value] = set()
         for combo in itertools.islice(itertools.product(*choices), MAX_VALUES):

@@ -39,7 +39,7 @@ from canary.discover._values import (
     Value,
 )
 from canary.discover import _models as models
-from canary.discover._calls import DEFAULT, EMPTY, Vals, resource_index
+from canary.discover._calls import DEFAULT, EMPTY, Vals, capped, resource_index
 from canary.discover._parse import Func, Klass, Scope
 
 __all__ = ["Eval"]
@@ -82,7 +82,9 @@ class Eval:
                 if ls or rs:
                     ls = ls or [StrV.unknown(self.source(node.left))]
                     rs = rs or [StrV.unknown(self.source(node.right))]
-                    return frozenset(StrV.join([a, b]) for a in ls[:4] for b in rs[:4])
+                    ls = capped(ls, 4, self.source(node.left))
+                    rs = capped(rs, 4, self.source(node.right))
+                    return frozenset(StrV.join([a, b]) for a in ls for b in rs)
             return EMPTY
         if isinstance(node, ast.Subscript):
             base = self.eval(node.value, scope)

@@ -148,10 +148,14 @@ class Flow:
         if self.dead is not None:  # what a branch the stage never takes binds is seen only there
             key = (key[0], key[1] + _DEAD)
         cur = self.facts.setdefault(key, set())
-        for v in values:
-            if v not in cur and len(cur) < MAX_VALUES:
-                cur.add(v)
-                self.changed = True
+        if len(cur) >= MAX_VALUES:
+            return
+        new = [v for v in values if v not in cur]
+        if len(cur) + len(new) > MAX_VALUES:  # keep the same ones whatever the hash seed; say some were cut
+            new = sorted(new, key=repr)[:MAX_VALUES - len(cur) - 1] + [StrV.unknown(f"{key[1]} (+more values)")]
+        if new:
+            cur.update(new)
+            self.changed = True
 
     def _add_return(self, fid: int, values: Vals) -> None:
         self._add((-fid, "<return>"), values)
