@@ -1,9 +1,10 @@
-"""`template`, `provision` and `invoke`: the canary's deploy-time commands.
+"""`template`, `provision`, `invoke` and `deploy`: the canary's deploy-time commands.
 
 `template` and `provision` render the one alarm definition in `canary.alarms` (CloudFormation for
 `chalice package --merge-template`; API calls for `chalice deploy`). `invoke` is the post-deploy
 gate: it runs the deployed `permission_canary_invoke` and exits like `run` (0 all allowed, 1 any
-denied, 3 errors or an unreachable / failing function, 2 usage).
+denied, 3 errors or an unreachable / failing function, 2 usage). `deploy` chains them around
+`chalice deploy` for any Chalice project: the standalone app or an API that embeds the blueprint.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import click
 from canary.cli._common import fail_on_canary_error
 from canary.errors import CanaryError, DeployConfigError
 
-__all__ = ["template", "provision", "invoke", "deployed_function_arn", "invoke_function", "slack_policy_for"]
+__all__ = ["template", "provision", "invoke", "deploy", "chalice_deploy", "deployed_function_arn", "invoke_function",
+           "slack_policy_for"]
 
 INVOKE_READ_TIMEOUT_S = 120  # above the function's own timeout (60 s in the shipped config)
 
@@ -237,3 +239,95 @@ def invoke(stage: str, project_dir: str, function: str | None, payload: str, fmt
 
         render_table(report)
     sys.exit(exit_code(report))
+
+
+CHALICE_DEPLOY_TIMEOUT_S = 1800
+_GATE = {0: "gate: every probe ALLOWED on stage {stage}",
+         1: "gate: a probe was DENIED on stage {stage}; fix the role's policy (see remediation above)",
+         3: "gate: probes errored on stage {stage} (missing resource, identity, or the function failed)"}
+
+
+def _step(cmd: click.Command, args: list[str]) -> int:
+    """Run one of this module's commands in-process, as `permission-canary <cmd> <args>`; its exit code."""
+    click.echo(f"+ permission-canary {cmd.name} {' '.join(args)}", err=True)
+    try:
+        cmd.main(args=args, prog_name=f"permission-canary {cmd.name}", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+def _chalice_bin(given: str | None) -> str:
+    import shutil
+
+    if given:
+        return given
+    beside = Path(sys.executable).parent / "chalice"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("chalice")
+    if not found:
+        raise DeployConfigError("chalice not found next to this Python or on PATH; install it, or pass --chalice PATH")
+    return found
+
+
+def chalice_deploy(root: Path, stage: str, *, chalice: str, region: str | None, timeout_s: float) -> int:
+    """`chalice deploy --stage S` in the project, output passed through; its exit code (3 when it ran out of time)."""
+    import os
+    import subprocess
+
+    command = [chalice, "--project-dir", str(root), "deploy", "--stage", stage]
+    click.echo(f"+ chalice deploy --stage {stage}", err=True)
+    env = dict(os.environ)
+    if region:
+        env["AWS_DEFAULT_REGION"] = region
+    try:
+        return subprocess.run(command, cwd=root, env=env, timeout=timeout_s).returncode
+    except subprocess.TimeoutExpired:
+        click.echo(f"error: chalice deploy did not finish within {timeout_s:.0f} s", err=True)
+        return 3
+    except OSError as exc:
+        click.echo(f"error: cannot run {chalice}: {exc}", err=True)
+        return 3
+
+
+@click.command("deploy")
+@_stage
+@_project
+@click.option("--region", default=None, help="AWS region (default: the usual boto3 resolution).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="How the gate prints the report.")
+@click.option("--chalice", "chalice_path", default=None, metavar="PATH",
+              help="The chalice executable (default: the one beside this Python, else on PATH).")
+@click.option("--chalice-timeout", default=CHALICE_DEPLOY_TIMEOUT_S, show_default=True, type=float, metavar="SECONDS",
+              help="Give up on chalice deploy after this long (exit 3).")
+@fail_on_canary_error
+def deploy(stage: str, project_dir: str, region: str | None, fmt: str, chalice_path: str | None,
+           chalice_timeout: float) -> None:
+    """Deploy a Chalice project and gate it: provision, chalice deploy, provision, invoke.
+
+    Works for this standalone canary app and for an API that embeds the blueprint alike (run it in
+    the project's directory or pass --project-dir). Exits like `run`: 0 every probe ALLOWED, 1 any
+    DENIED, 3 errors (or a step that failed with 3), 2 usage; a failing step stops the sequence.
+    """
+    root = Path(project_dir).resolve()
+    chalice = _chalice_bin(chalice_path)
+    common = ["--stage", stage, "--project-dir", str(root)] + (["--region", region] if region else [])
+    # 1. Topic, alarms, sentinels first: chalice subscribes the Slack function to the topic by name,
+    #    and SNS refuses a subscription to a topic that does not exist yet.
+    code = _step(provision, common)
+    # 2. chalice deploy (the blueprint refuses a broken stage itself).
+    if code == 0:
+        code = chalice_deploy(root, stage, chalice=chalice, region=region, timeout_s=chalice_timeout)
+    # 3. Again, idempotent: the scheduled function now exists, so its async retries go to 0.
+    if code == 0:
+        code = _step(provision, common + ["--no-sentinels"])
+    # 4. The gate.
+    if code == 0:
+        code = _step(invoke, common + ["--format", fmt])
+        if code in _GATE:
+            click.echo(_GATE[code].format(stage=stage), err=True)
+    sys.exit(code)

@@ -47,7 +47,8 @@ def test_deploy_script_provisions_before_deploying_and_fails_when_the_gate_canno
     out = result.stdout + result.stderr
     assert result.returncode == 3, out
     steps = [line for line in out.splitlines() if line.startswith("+ ")]
-    assert [s.split()[2] for s in steps] == ["provision", "deploy", "provision", "invoke"]
+    assert [" ".join(s.split()[1:3]) for s in steps] == [
+        "permission-canary provision", "chalice deploy", "permission-canary provision", "permission-canary invoke"]
     assert "Subscribing canary-e2e-dev-permission_canary_alarm_to_slack to SNS topic permission-canary-alarms-dev" in out
     assert "gate: probes errored on stage dev" in out
     assert retries == 0
