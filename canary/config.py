@@ -60,7 +60,7 @@ class Settings(BaseModel):
                                                               "still unanswered then is a transient ERROR.")
     retries: int = Field(2, ge=0, le=5, description="Retries of a transient failure (throttling, 5xx, timeout), "
                                                     "with jittered backoff; never for a denial.")
-    max_workers: int = Field(8, ge=1, le=64, description="Probes run concurrently on up to this many threads.")
+    max_workers: int = Field(32, ge=1, le=64, description="Probes run concurrently on up to this many threads.")
 
 
 @dataclass(frozen=True)

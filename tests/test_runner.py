@@ -199,7 +199,7 @@ def test_remediation_grants_the_action_aws_named_when_it_is_not_the_probes_own()
 
     from canary.classify import Verdict
     from canary.probes import Target, build_call
-    from canary.runner import Runner
+    from canary.runner import probe_result
 
     config = parse_config({"probes": [{"action": "ssm:GetParameter", "name": "/api/db", "with_decryption": True}]},
                           env={})
@@ -207,9 +207,8 @@ def test_remediation_grants_the_action_aws_named_when_it_is_not_the_probes_own()
     msg = ("User: arn:aws:sts::123456789012:assumed-role/api/x is not authorized to perform: kms:Decrypt on "
            "resource: arn:aws:kms:us-east-1:123456789012:key/k-1 because no identity-based policy allows "
            "the kms:Decrypt action")
-    runner = Runner(config, session=object())
-    r = runner._result(config.probes[0], call, Verdict(Outcome.DENIED, "AccessDeniedException", msg, "implicit"),
-                       time.monotonic(), 1)
+    r = probe_result(config.probes[0], call, Verdict(Outcome.DENIED, "AccessDeniedException", msg, "implicit"),
+                     time.monotonic(), 1)
     assert r.remediation == {"Effect": "Allow", "Action": "kms:Decrypt",
                              "Resource": "arn:aws:kms:us-east-1:123456789012:key/k-1"}
 

@@ -1,0 +1,157 @@
+"""Who the canary runs as, and in which account: known without STS where possible, never waited on for a verdict.
+
+Most probes name only a table, bucket or parameter in their request; only the report's ARNs need
+the account. The account comes, in order, from what the caller already knows (the Lambda context's
+`invoked_function_arn`, a configured role ARN), from an earlier answer for the same access key, or
+from `sts:GetCallerIdentity` asked on a daemon thread beside the probes. That lookup has its own
+total bound; a probe whose *request* needs the account (an SQS queue URL, an SNS topic ARN) waits
+for it at most that long, and every other probe never waits at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from canary._deadline import DeadlineExceeded, within
+from canary.probes import Target
+
+__all__ = ["Identity", "resolve_target", "account_from_arn", "region_of"]
+
+log = logging.getLogger("canary.identity")
+
+_ARN = re.compile(r"^arn:(aws[a-zA-Z-]*):[^:]*:[^:]*:(\d{12}):")
+
+# Who the credentials belong to cannot change while the access key stays the same, so a warm Lambda
+# container (or any long-lived process) asks STS once per key, not once per run.
+_CACHE: dict[tuple[str, str, str | None], tuple[Target, str]] = {}
+
+
+def account_from_arn(arn: str | None) -> tuple[str, str] | None:
+    """(partition, account) from any ARN that carries an account, e.g. a Lambda function or role ARN."""
+    m = _ARN.match(arn or "")
+    return (m.group(1), m.group(2)) if m else None
+
+
+def region_of(session: Any, region: str | None) -> str:
+    reg = region or session.region_name
+    if not reg:
+        from canary.errors import ConfigError
+
+        raise ConfigError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region")
+    return str(reg)
+
+
+def _cache_key(session: Any, region: str, endpoint_url: str | None) -> tuple[str, str, str | None] | None:
+    try:
+        creds = session.get_credentials()
+    except Exception:  # noqa: BLE001 - no credentials: nothing to key on
+        return None
+    access_key = getattr(creds, "access_key", None) if creds is not None else None
+    return (access_key, region, endpoint_url) if access_key else None
+
+
+def _sts_client(session: Any, region: str, endpoint_url: str | None, timeout_s: float) -> Any:
+    from botocore.config import Config
+
+    cfg = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 2})
+    return session.client("sts", region_name=region, endpoint_url=endpoint_url, config=cfg)
+
+
+def _ask(sts: Any, region: str) -> tuple[Target, str]:
+    ident = sts.get_caller_identity()
+    arn = str(ident["Arn"])
+    return Target(region=region, account=str(ident["Account"]), partition=arn.split(":")[1]), arn
+
+
+def resolve_target(session: Any, region: str | None = None, endpoint_url: str | None = None,
+                   timeout_s: float = 5.0) -> tuple[Target, str | None, str | None]:
+    """Account and region to build ARNs with, the caller's ARN, and why STS failed (if it did).
+
+    Blocking, but bounded in total by `timeout_s`. `sts:GetCallerIdentity` needs no permission, so
+    it works for any role; when it fails the account is `*`.
+    """
+    ident = Identity(session, region_of(session, region), endpoint_url, timeout_s=timeout_s).start()
+    ident.wait(timeout_s + 1.0)
+    ident.stop()
+    target = ident.target() or Target(region=ident.region, account="*")
+    return target, ident.principal, ident.error
+
+
+class Identity:
+    """The account (for ARNs) and the caller's ARN (for the report), found without blocking the probes."""
+
+    def __init__(self, session: Any, region: str, endpoint_url: str | None = None, *,
+                 account_arn: str | None = None, timeout_s: float = 5.0) -> None:
+        self.session, self.region, self.endpoint_url = session, region, endpoint_url
+        self.timeout_s = timeout_s
+        self.principal: str | None = None
+        self.error: str | None = None
+        self._target: Target | None = None
+        known = account_from_arn(account_arn)
+        if known:
+            self._target = Target(region=region, account=known[1], partition=known[0])
+        self._done = threading.Event()
+
+    def start(self) -> "Identity":
+        """Begin the STS lookup on a daemon thread (or finish at once from the cache)."""
+        key = _cache_key(self.session, self.region, self.endpoint_url)
+        if key is not None and key in _CACHE:
+            target, self.principal = _CACHE[key]
+            self._target = self._target or target
+            self._done.set()
+            return self
+        try:
+            sts = _sts_client(self.session, self.region, self.endpoint_url, self.timeout_s)  # here: not thread-safe
+        except Exception as exc:  # noqa: BLE001 - only the report's principal is lost
+            self._fail(exc)
+            return self
+        threading.Thread(target=self._lookup, args=(sts, key), name="sts-identity", daemon=True).start()
+        return self
+
+    def _lookup(self, sts: Any, key: tuple[str, str, str | None] | None) -> None:
+        try:
+            target, arn = within(lambda: _ask(sts, self.region), self.timeout_s, name="sts-call")
+        except Exception as exc:  # noqa: BLE001 - any failure here only degrades the report
+            self._fail(exc)
+            return
+        if key is not None:
+            _CACHE[key] = (target, arn)
+        self.principal = arn
+        self._target = self._target or target
+        self._done.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        try:
+            if isinstance(exc, DeadlineExceeded):
+                self.error = f"DeadlineExceeded: {exc}"
+            else:
+                from canary.classify import classify_exception
+
+                v = classify_exception(exc)  # type: ignore[arg-type]
+                self.error = f"{v.error_code}: {v.message}"
+        except Exception:  # noqa: BLE001 - naming the failure must not keep anyone waiting
+            self.error = type(exc).__name__
+        finally:
+            self._done.set()
+        log.warning("sts:GetCallerIdentity failed (%s); the report names no principal", self.error.split(":")[0])
+
+    def target(self) -> Target | None:
+        """The account's target if known now (never waits)."""
+        return self._target
+
+    def wait(self, seconds: float) -> Target | None:
+        """Wait up to `seconds` for the account (known at once when it came from an ARN)."""
+        if self._target is None:
+            self._done.wait(max(0.0, seconds))
+        return self._target
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def stop(self) -> None:
+        """Nothing more to wait for: an unfinished lookup is abandoned (its thread ends by its own bound)."""
+        if not self._done.is_set() and self.error is None:
+            self.error = "no answer in time"
