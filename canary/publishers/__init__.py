@@ -21,6 +21,7 @@ __all__ = ["Datum", "Publisher", "metrics_for", "make_publisher", "publish", "RU
 
 log = logging.getLogger("canary.publish")
 RUN_METRICS = ("ProbesRun", "ProbesDenied", "ProbesErrored")
+DEFAULT_TIMEOUT_S = 10.0  # total bound of one publish (the Lambda handler passes what it has left)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def metrics_for(report: "Report", settings: "Settings") -> list[Datum]:
 
 
 def make_publisher(name: str, *, session: Any | None = None, stream: TextIO | None = None,
-                   endpoint_url: str | None = None, region: str | None = None) -> Publisher:
+                   endpoint_url: str | None = None, region: str | None = None,
+                   timeout_s: float = DEFAULT_TIMEOUT_S) -> Publisher:
+    """The publisher `name`; an API publisher's whole write is bounded by `timeout_s`."""
     if name == "emf":
         from canary.publishers.emf import EmfPublisher
 
@@ -63,7 +66,8 @@ def make_publisher(name: str, *, session: Any | None = None, stream: TextIO | No
     if name == "put_metric_data":
         from canary.publishers.put_metric_data import PutMetricDataPublisher
 
-        return PutMetricDataPublisher(session=session, endpoint_url=endpoint_url, region=region)
+        return PutMetricDataPublisher(session=session, endpoint_url=endpoint_url, region=region,
+                                      timeout_s=timeout_s)
     raise ValueError(f"unknown publisher {name!r}")
 
 
@@ -76,11 +80,11 @@ def _timestamp_ms(report: "Report") -> int:
 
 def publish(report: "Report", settings: "Settings", *, publisher: Publisher | None = None,
             session: Any | None = None, stream: TextIO | None = None, endpoint_url: str | None = None,
-            region: str | None = None) -> str | None:
-    """Publish the run's metrics; return None on success or a one-line reason on failure."""
+            region: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> str | None:
+    """Publish the run's metrics within `timeout_s` in total; return None or a one-line reason on failure."""
     try:
         pub = publisher or make_publisher(settings.publisher, session=session, stream=stream,
-                                          endpoint_url=endpoint_url, region=region)
+                                          endpoint_url=endpoint_url, region=region, timeout_s=timeout_s)
         pub.write(metrics_for(report, settings), settings.namespace, _timestamp_ms(report))
     except Exception as exc:  # noqa: BLE001 - publishing must never change the outcome
         from canary.classify import classify_exception

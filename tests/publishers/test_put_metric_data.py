@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
+import boto3
+import pytest
+
 from canary.config import Settings
 from canary.model import Outcome, ProbeResult, Report
 from canary.publishers import Datum, publish
 from canary.publishers.put_metric_data import MAX_BYTES_PER_CALL, MAX_DATA_PER_CALL, PutMetricDataPublisher, batches
 from tests.conftest import allow
+from tests.faults.server import drip, fault_server, hang
 
 
 def report(n: int, stage: str) -> Report:
@@ -58,3 +64,20 @@ def test_a_role_without_put_metric_data_gets_a_reason_not_an_exception(emu, assu
 def test_publisher_reuses_one_client(emu):
     pub = PutMetricDataPublisher(emu.session(), endpoint_url=emu.url)
     assert pub.client() is pub.client()
+
+
+@pytest.mark.parametrize("fault", [hang, lambda: drip(interval=0.2)], ids=["hang", "drip"])
+def test_a_stuck_put_metric_data_gives_a_reason_within_its_bound(fault):
+    """A hanging or dripping CloudWatch endpoint (the fault server) must not hold the handler."""
+    session = boto3.Session(aws_access_key_id="AKIDPUB", aws_secret_access_key="x", region_name="us-east-1")
+    result: dict[str, str | None] = {}
+    with fault_server() as fs:
+        fs.on(fault(), service="monitoring")
+        t = threading.Thread(target=lambda: result.setdefault("problem", publish(
+            report(2, "dev"), Settings(publisher="put_metric_data"), session=session, endpoint_url=fs.url,
+            timeout_s=1.0)), daemon=True)
+        t.start()
+        t.join(60)  # failure detector, not a timing assertion
+        assert not t.is_alive(), "publish did not return"
+        assert fs.seen("monitoring", "PutMetricData")
+    assert result["problem"] and "Timeout" in result["problem"]
