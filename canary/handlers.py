@@ -29,6 +29,8 @@ DEFAULT_CONFIG_PATH = "chalicelib/canary.json"
 SAFETY_MARGIN_MAX_S = 5.0
 SAFETY_MARGIN_MIN_S = 1.0
 MIN_DEADLINE_S = 0.5
+LOG_MARGIN_S = 0.3  # kept back from the publish bound to print the report line
+PUBLISH_MAX_S = 5.0
 _CACHE: dict[tuple[str, str], "CanaryConfig"] = {}
 
 
@@ -67,6 +69,15 @@ def run_deadline(configured_s: float, remaining_ms: int | None) -> float:
     remaining = remaining_ms / 1000.0
     margin = min(SAFETY_MARGIN_MAX_S, max(SAFETY_MARGIN_MIN_S, remaining * 0.1))
     return max(MIN_DEADLINE_S, min(configured_s, remaining - margin))
+
+
+def publish_bound(remaining_ms: int | None) -> float:
+    """The metrics publish's total bound: what Lambda has left after the run, minus time to log the report."""
+    from canary.publishers import DEFAULT_TIMEOUT_S
+
+    if remaining_ms is None:
+        return DEFAULT_TIMEOUT_S
+    return max(0.1, min(PUBLISH_MAX_S, remaining_ms / 1000.0 - LOG_MARGIN_S))
 
 
 def _remaining_ms(context: Any) -> int | None:
@@ -144,7 +155,8 @@ def _run(context: Any, probes: list[str] | None, publish: bool) -> dict[str, Any
         try:
             with traced_run(stage, env) as xray:
                 report = run(config, _session(), stage=stage, deadline_s=deadline,
-                             hook=xray.hook if xray else None)
+                             hook=xray.hook if xray else None,
+                             account_arn=getattr(context, "invoked_function_arn", None) or None)
                 if xray is not None:
                     xray.summary = report.to_dict()["summary"]  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - a canary that crashes publishes nothing; report it instead
@@ -155,7 +167,7 @@ def _run(context: Any, probes: list[str] | None, publish: bool) -> dict[str, Any
         from canary.config import Settings
         from canary.publishers import publish as publish_metrics
 
-        problem = publish_metrics(report, settings or Settings())
+        problem = publish_metrics(report, settings or Settings(), timeout_s=publish_bound(_remaining_ms(context)))
         if problem:
             data["publish_error"] = problem
     _log_report(data)
@@ -190,10 +202,12 @@ def parse_payload(payload: Any) -> tuple[list[str] | None, bool]:
     probes = payload.get("probes")
     if probes is not None and (not isinstance(probes, list) or not all(isinstance(p, str) and p for p in probes)):
         raise PayloadError("\"probes\" must be a list of probe ids (strings)")
+    if probes == []:
+        raise PayloadError("\"probes\" is empty: name at least one probe id, or leave \"probes\" out to run them all")
     publish = payload.get("publish", True)
     if not isinstance(publish, bool):
         raise PayloadError("\"publish\" must be true or false")
-    return (probes or None), publish
+    return probes, publish
 
 
 def run_manual(payload: Any, context: Any) -> dict[str, Any]:

@@ -219,3 +219,82 @@ def test_warm_runs_reuse_one_session_until_the_environment_changes(monkeypatch: 
     assert handlers._session() is first and first.region_name == "eu-west-1"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     assert handlers._session() is not first and handlers._session().region_name == "eu-central-1"
+
+
+def test_an_empty_probe_list_in_a_manual_payload_is_an_error_not_a_full_run(project: Path) -> None:
+    with pytest.raises(PayloadError, match="is empty"):
+        parse_payload({"probes": []})
+    with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+        report = client.lambda_.invoke("permission_canary_invoke", {"probes": []}).payload
+    assert report["summary"] == {"allowed": 0, "denied": 0, "error": 1}
+    assert [(r["id"], r["error_code"]) for r in report["results"]] == [("payload", "InvalidPayload")]
+
+
+def _invoke_bounded(project: Path, name: str, payload: Any) -> Any:
+    """Invoke on a daemon thread; the join timeout detects a handler that never returns (no timing asserted)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        with Client(_load_app(project), stage_name="dev", project_dir=str(project)) as client:
+            box["payload"] = client.lambda_.invoke(name, payload).payload
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), f"{name} did not return"
+    return box["payload"]
+
+
+def test_a_dripping_sts_loses_neither_the_denial_nor_the_metrics(project: Path, emu: Emulator,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.faults.server import drip, fault_server
+
+    with fault_server(upstream=emu.url) as fs:
+        fs.on(drip(interval=0.2), service="sts")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", fs.url)
+        resp = _invoke_bounded(project, "permission_canary", SCHEDULED_EVENT)
+    assert resp["summary"] == {"allowed": 2, "denied": 1, "error": 0}
+    emf = [x for x in _lines(capsys.readouterr().out) if "_aws" in x]
+    assert emf and emf[0]["ProbesDenied"] == 1 and emf[0]["ProbesRun"] == 3
+
+
+def test_a_hanging_probe_ends_by_the_lambda_deadline_and_the_run_still_publishes(
+        project: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.faults.server import fault_server, hang
+
+    # chalice's test context has 3 s left: the run's deadline is cut to 2 s, whatever the config says
+    with fault_server(upstream=emu.url) as fs:
+        fs.on(hang(), service="dynamodb", operation="GetItem")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", fs.url)
+        resp = _invoke_bounded(project, "permission_canary", SCHEDULED_EVENT)
+    assert resp["summary"] == {"allowed": 1, "denied": 1, "error": 1}
+    lines = _lines(capsys.readouterr().out)
+    (report,) = [x["report"] for x in lines if x.get("event") == "permission_canary_report"]
+    assert {r["id"]: r["error_code"] for r in report["results"]}["listings-get"] == "DeadlineExceeded"
+    assert [(x["ProbesDenied"], x["ProbesErrored"]) for x in lines if "_aws" in x] == [(1, 1)]
+
+
+def test_a_hanging_put_metric_data_is_cut_to_what_the_lambda_has_left(
+        project: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.faults.server import fault_server, hang
+
+    cfg_file = project / "chalicelib" / "canary-dev.json"
+    cfg_file.write_text(json.dumps({**json.loads(cfg_file.read_text()), "publisher": "put_metric_data"}))
+    with fault_server(upstream=emu.url) as fs:
+        fs.on(hang(), service="monitoring")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", fs.url)
+        resp = _invoke_bounded(project, "permission_canary", SCHEDULED_EVENT)
+        assert fs.seen("monitoring", "PutMetricData")
+    assert resp["summary"] == {"allowed": 2, "denied": 1, "error": 0}
+    (line,) = [x for x in _lines(capsys.readouterr().out) if x.get("event") == "permission_canary_report"]
+    assert "Timeout" in line["report"]["publish_error"]
+
+
+@pytest.mark.parametrize("remaining_ms, expected", [(None, 10.0), (60_000, 5.0), (1_000, 0.7), (100, 0.1)])
+def test_publish_bound_is_what_lambda_has_left_minus_time_to_log(remaining_ms: int | None, expected: float) -> None:
+    from canary.handlers import publish_bound
+
+    assert publish_bound(remaining_ms) == pytest.approx(expected)
