@@ -4,25 +4,49 @@ Every known denial shape is handled here: DynamoDB's HTTP 400 `AccessDeniedExcep
 enhanced message, SES v1's 403 `AccessDenied` with backtick quoting, SESv2's 403
 `AccessDeniedException`, and moto's JSON-protocol shape (`Error.Code == "403"`, XML body inside the
 message). A throttle, a 5xx or a network failure is ERROR with `transient=True`, never DENIED.
+
+KMS denials relayed by other services are DENIED in every form AWS uses (SQS `KMS.AccessDeniedException`
+or `KmsAccessDenied`, SNS `KMSAccessDenied`, Lambda `KMSAccessDeniedException`, and the
+`AccessDenied`/`AccessDeniedException` of S3, DynamoDB, SSM and Secrets Manager whose message names
+KMS); the message then says which key to fix, or which key policy and grants to check.
+
+A success proves something only when it is the answer the probe asked for: `classify_response` makes
+a 2xx to a request built to be refused (`Call.must_fail`) an ERROR that says data may have changed,
+and a 2xx missing what a complete answer carries (`Call.expect`: botocore parses a truncated or
+garbled body to `{}`) an ERROR too. `attempt` runs one call and classifies it: the one place where an
+answer becomes a verdict.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canary.model import Outcome
 
-__all__ = ["Verdict", "classify", "classify_exception", "deny_reason", "denied_action", "remediation", "DENY_CODES", "DENY_ADVICE"]
+if TYPE_CHECKING:
+    from canary.probes import Call
 
+__all__ = ["Verdict", "attempt", "classify", "classify_exception", "classify_response", "deny_reason",
+           "denied_action", "remediation", "remediation_for", "DENY_CODES", "KMS_DENY_CODES", "DENY_ADVICE"]
+
+log = logging.getLogger("canary.classify")
+
+# How services relay a KMS refusal, from their API models: SQS (JSON, query-compatible code
+# `KMS.AccessDeniedException`; `__type` KmsAccessDenied without the header), SNS (`KMSAccessDenied`,
+# shape KMSAccessDeniedException), Lambda (`KMSAccessDeniedException`).
+KMS_DENY_CODES = frozenset({"KMS.AccessDeniedException", "KmsAccessDenied", "KMSAccessDenied",
+                            "KMSAccessDeniedException"})
 DENY_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                        "AuthorizationError", "AuthorizationErrorException"})
+                        "AuthorizationError", "AuthorizationErrorException"}) | KMS_DENY_CODES
 THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
                             "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
                             "ProvisionedThroughputExceededException", "SlowDown", "BandwidthLimitExceeded",
                             "PriorRequestNotComplete", "TransactionInProgressException",
-                            "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException"})
+                            "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException",
+                            "KMS.ThrottlingException", "KmsThrottled", "KMSThrottling", "KMSThrottlingException"})
 SERVER_CODES = frozenset({"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable",
                           "ServiceUnavailableException", "InternalServerException"})
 # A missing sentinel is the expected cause of these ERRORs: say what to do, next to AWS's message.
@@ -85,13 +109,41 @@ class Verdict:
 
 
 _DENIED_ACTION = re.compile(r"perform:?\s*`?(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9]+)'?"
-                            r"(?:\s+on\s+resource:?\s*`?(?P<resource>arn:[^\s']+)'?)?")
+                            r"(?:\s+on\s+resource:?\s*[`\"]?(?P<resource>arn:[^\s'\"`]+)['\"]?)?")
 
 
 def denied_action(message: str) -> tuple[str, str | None] | None:
     """The action (and resource, if stated) AWS says was denied: "... perform: kms:Decrypt on resource: arn"."""
     m = _DENIED_ACTION.search(message)
-    return (m.group("action"), m.group("resource")) if m else None
+    if not m:
+        return None
+    resource = m.group("resource")
+    return m.group("action"), resource.rstrip(".,;)") if resource else None
+
+
+# A message names KMS when a KMS action is denied, or when the service relays KMS's own error
+# ("(Service: AWSKMS; ...)", "KMS key access denied error", "Access to KMS is not allowed").
+_KMS_MESSAGE = re.compile(r"\bkms:[A-Za-z]+|\bAWSKMS\b|\bKMS\b|customer master key", re.IGNORECASE)
+
+
+def _is_kms(code: str, message: str) -> bool:
+    return code in KMS_DENY_CODES or bool(_KMS_MESSAGE.search(message))
+
+
+def _service(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[2] if len(parts) > 5 and parts[0] == "arn" and parts[2] else None
+
+
+def kms_hint(message: str) -> str:
+    """Say which key to fix when AWS names it, otherwise which key policy and grants to check."""
+    named = denied_action(message)
+    if named and named[0].lower().startswith("kms:") and named[1] and _service(named[1]) == "kms":
+        return (f"KMS refused {named[0]} on key {named[1]}: allow it on that key for this role, in the role's "
+                "policy when the key policy delegates to IAM, otherwise in the key policy or a grant")
+    action = named[0] if named and named[0].lower().startswith("kms:") else "kms:Decrypt (kms:GenerateDataKey for writes)"
+    return (f"KMS refused the key that encrypts this resource and AWS did not name it: check that key's key "
+            f"policy and grants for this role ({action})")
 
 
 def deny_reason(message: str) -> str:
@@ -132,6 +184,10 @@ def classify(error: dict[str, Any] | None, status: int | None = None,
         return Verdict(Outcome.ALLOWED, error_code=code,
                        message=f"authorized; the expected harmless refusal ({code}) proves it and nothing changed")
     if code in DENY_CODES or code.endswith(".AccessDenied"):
+        if _is_kms(code, message):
+            hint = kms_hint(message)
+            return Verdict(Outcome.DENIED, error_code=code, message=f"{message} ({hint})" if message else hint,
+                           deny_reason=deny_reason(message))
         return Verdict(Outcome.DENIED, error_code=code, message=message, deny_reason=deny_reason(message))
     http = status if status is not None else (int(code) if code.isdigit() else None)
     transient = (code in THROTTLE_CODES or code in SERVER_CODES
@@ -151,6 +207,12 @@ def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset(
     from botocore import exceptions as bx  # already loaded by any boto3 client
 
     name = type(exc).__name__
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, (ResponseParserError, UnicodeDecodeError)):
+        # The body itself is never repeated: it may be garbage, huge, or hold a secret.
+        return Verdict(Outcome.ERROR, error_code="UnparseableResponse", transient=True,
+                       message="AWS's answer could not be parsed (truncated or garbled); it proves nothing")
     if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return Verdict(Outcome.ERROR, error_code="Timeout", message=str(exc), transient=True)
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ConnectionError,
@@ -159,12 +221,102 @@ def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset(
     if isinstance(exc, bx.NoCredentialsError):
         return Verdict(Outcome.ERROR, error_code="NoCredentials",
                        message="no AWS credentials found (set a profile, env vars or a role)")
+    if type(exc).__module__.startswith("urllib3") or isinstance(exc, bx.ResponseStreamingError):
+        # e.g. ProtocolError / IncompleteRead: the connection broke mid-answer.
+        return Verdict(Outcome.ERROR, error_code="ResponseTruncated", transient=True,
+                       message=f"the answer was cut off before its end ({name}); it proves nothing")
     if isinstance(exc, TimeoutError):
         return Verdict(Outcome.ERROR, error_code="Timeout", message=str(exc) or "timed out", transient=True)
     return Verdict(Outcome.ERROR, error_code=name, message=str(exc) or name)
 
 
+def _lookup(response: Any, path: str) -> Any:
+    node = response
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+_MISSING = object()
+
+
+def classify_response(call: "Call", response: Any) -> Verdict:
+    """Classify a 2xx answer: ALLOWED only when it is the complete answer the probe asked for."""
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") if isinstance(response, dict) else None
+    if call.must_fail:
+        log.error("%s on %s: AWS accepted a request built to be refused (HTTP %s); data may have changed",
+                  call.action, call.resource, status)
+        return Verdict(Outcome.ERROR, error_code="UnexpectedSuccess",
+                       message=f"AWS answered HTTP {status or '2xx'} to a request built to be refused ("
+                               f"{call.why_harmless}): it may have written; check {call.resource} now. "
+                               "This proves nothing about the permission")
+    for path, value in call.expect:
+        got = _lookup(response, path)
+        if got is _MISSING or (value is not None and got != value):
+            what = "lacks" if got is _MISSING else "has an unexpected"
+            return Verdict(Outcome.ERROR, error_code="IncompleteResponse", transient=True,
+                           message=f"HTTP {status or '2xx'} but the answer {what} {path}: a truncated or "
+                                   "garbled answer proves nothing")
+    return Verdict(Outcome.ALLOWED)
+
+
+def attempt(client: Any, call: "Call") -> Verdict:
+    """Make the call once and classify whatever comes back; nothing escapes, no secret reaches a log."""
+    from canary.redact import withheld
+
+    try:
+        with withheld(call.secret_response):
+            response = getattr(client, call.operation)(**call.params)  # discarded, never logged
+    except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
+        return classify_exception(exc, call.harmless_errors)
+    try:
+        return classify_response(call, response)
+    finally:
+        body = response.get("Body") if isinstance(response, dict) else None
+        if hasattr(body, "close"):
+            body.close()  # S3 GetObject: free the connection without reading the data
+
+
+# Services whose actions are authorized on another service's ARNs (sts:AssumeRole on an IAM role,
+# ssm:SendCommand on an EC2 instance). Anything else across services grants nothing.
+_ACROSS = {"sts": frozenset({"iam"}), "ssm": frozenset({"ec2"})}
+
+
+def _grants_something(action: str, resource: str) -> bool:
+    service = _service(resource)
+    prefix = action.split(":", 1)[0].lower()
+    return service is None or service == prefix or service in _ACROSS.get(prefix, frozenset())
+
+
 def remediation(action: str, resources: tuple[str, ...]) -> dict[str, Any]:
-    """The identity-policy statement that grants exactly the probed action on the probed resource(s)."""
+    """The identity-policy statement that grants exactly the probed action on the probed resource(s).
+
+    Raises ValueError for an action on another service's ARN (kms:Decrypt on an S3 object grants nothing).
+    """
+    wrong = [r for r in resources if not _grants_something(action, r)]
+    if wrong:
+        raise ValueError(f"{action} cannot be granted on {', '.join(wrong)}: that ARN belongs to another service")
     return {"Effect": "Allow", "Action": action,
             "Resource": resources[0] if len(resources) == 1 else list(resources)}
+
+
+def remediation_for(verdict: Verdict, call: "Call") -> dict[str, Any] | None:
+    """The statement that fixes an implicit deny, on the action AWS says was denied; None when unknown.
+
+    The denied action may not be the probe's own (kms:Decrypt behind ssm:GetParameter): AWS names it,
+    and the fix must grant that one, on the resource AWS names. When AWS names no resource of the right
+    service (a KMS denial without the key ARN), no statement is offered: the message says what to check.
+    """
+    if verdict.outcome is not Outcome.DENIED or verdict.deny_reason != "implicit":
+        return None
+    named = denied_action(verdict.message or "")
+    if not named or named[0].lower() == call.action.lower():
+        return remediation(call.action, call.resources)
+    action, resource = named
+    if resource and _grants_something(action, resource) and _service(resource):
+        return remediation(action, (resource,))
+    if all(_grants_something(action, r) for r in call.resources):
+        return remediation(action, call.resources)
+    return None

@@ -14,7 +14,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Call", "Target", "ProbeParams", "ProbeType", "PROBES", "register", "build_call", "probe_resources", "sentinel_only"]
+__all__ = ["Call", "Target", "need", "ProbeParams", "ProbeType", "PROBES", "register", "build_call", "probe_resources", "sentinel_only"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,24 @@ class Call:
     harmless_errors: frozenset[str] = frozenset()
     # One sentence on why this call cannot change anything; shown by --explain.
     why_harmless: str = ""
+    # True when the request is built to be refused (a condition that never holds): a 2xx answer then
+    # proves nothing and may mean something was written, so it is an ERROR, never ALLOWED.
+    must_fail: bool = False
+    # What a 2xx answer must carry to prove the call was authorized and answered in full: (dotted path,
+    # exact value or None for "present"). A truncated or garbled body parses to {} in botocore.
+    expect: tuple[tuple[str, str | None], ...] = ()
+    # True when the answer holds a secret (a parameter or secret value, object bytes): botocore's DEBUG
+    # logs of that answer are withheld while the call runs (canary.redact).
+    secret_response: bool = False
 
     @property
     def resources(self) -> tuple[str, ...]:
         return (self.resource, *self.alt_resources)
+
+
+def need(path: str, value: str | None = None) -> tuple[str, str | None]:
+    """One field a 2xx answer must carry (`value`: the exact value it must have), for `Call.expect`."""
+    return (path, value)
 
 
 class ProbeParams(BaseModel):

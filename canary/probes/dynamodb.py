@@ -6,6 +6,10 @@ request before it evaluates the condition, so an authorized role gets
 `ConditionalCheckFailedException` (ALLOWED, nothing written) and an unauthorized one AccessDenied.
 Side effects: one write capacity unit per probe and a tick of `ConditionalCheckFailedRequests`.
 `ReturnValuesOnConditionCheckFailure` is never set, so no item data comes back.
+A 2xx answer to a write probe is impossible by construction (the condition cannot hold), so it is
+reported as an ERROR that says something may have been written, never as ALLOWED. Reads ask for
+what a complete answer must carry (`ReturnConsumedCapacity`, `Count`, the table's name), so a
+truncated or garbled 200, which botocore parses to `{}`, is an ERROR too.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, need, register
 
 __all__ = ["DynamoKeyProbe", "DynamoTableProbe", "dynamo_key"]
 
@@ -79,7 +83,7 @@ def _conditional_write(p: DynamoKeyProbe, t: Target, operation: str, **extra: An
     if "UpdateExpression" in extra:
         params["ExpressionAttributeNames"] = {**names, "#c": SENTINEL_ATTR}
     return Call(action=p.action, service="dynamodb", operation=operation, params=params,
-                resource=p.arn(t), harmless_errors=CONDITION_FAILED,
+                resource=p.arn(t), harmless_errors=CONDITION_FAILED, must_fail=True,
                 why_harmless="the condition can never hold, so DynamoDB authorizes the call and then "
                              "refuses it with ConditionalCheckFailedException; nothing is written")
 
@@ -107,16 +111,17 @@ _READ_ONLY = "a read of one sentinel key; the returned data is discarded and nev
 def get_item(p: DynamoKeyProbe, t: Target) -> Call:
     return Call(action=p.action, service="dynamodb", operation="get_item",
                 params={"TableName": p.table, "Key": dict(p.key), "ProjectionExpression": "#k",
-                        "ExpressionAttributeNames": p.names()},
-                resource=p.arn(t), why_harmless=_READ_ONLY)
+                        "ExpressionAttributeNames": p.names(), "ReturnConsumedCapacity": "TOTAL"},
+                resource=p.arn(t), why_harmless=_READ_ONLY, expect=(need("ConsumedCapacity.TableName", p.table),))
 
 
 @register("dynamodb:BatchGetItem", DynamoKeyProbe, services=("dynamodb",))
 def batch_get_item(p: DynamoKeyProbe, t: Target) -> Call:
     return Call(action=p.action, service="dynamodb", operation="batch_get_item",
                 params={"RequestItems": {p.table: {"Keys": [dict(p.key)], "ProjectionExpression": "#k",
-                                                   "ExpressionAttributeNames": p.names()}}},
-                resource=p.arn(t), why_harmless=_READ_ONLY)
+                                                   "ExpressionAttributeNames": p.names()}},
+                        "ReturnConsumedCapacity": "TOTAL"},
+                resource=p.arn(t), why_harmless=_READ_ONLY, expect=(need("Responses"), need("ConsumedCapacity")))
 
 
 @register("dynamodb:Query", DynamoKeyProbe, services=("dynamodb",))
@@ -129,7 +134,8 @@ def query(p: DynamoKeyProbe, t: Target) -> Call:
     if p.index:
         params["IndexName"] = p.index
     return Call(action=p.action, service="dynamodb", operation="query", params=params,
-                resource=p.arn(t), why_harmless="Select=COUNT with Limit=1 on the sentinel key: no item data is returned")
+                resource=p.arn(t), expect=(need("Count"), need("ScannedCount")),
+                why_harmless="Select=COUNT with Limit=1 on the sentinel key: no item data is returned")
 
 
 @register("dynamodb:Scan", DynamoTableProbe, services=("dynamodb",))
@@ -138,11 +144,12 @@ def scan(p: DynamoTableProbe, t: Target) -> Call:
     if p.index:
         params["IndexName"] = p.index
     return Call(action=p.action, service="dynamodb", operation="scan", params=params,
-                resource=p.arn(t), why_harmless="Select=COUNT with Limit=1: reads at most one item, returns no data")
+                resource=p.arn(t), expect=(need("Count"), need("ScannedCount")),
+                why_harmless="Select=COUNT with Limit=1: reads at most one item, returns no data")
 
 
 @register("dynamodb:DescribeTable", DynamoTableProbe, services=("dynamodb",))
 def describe_table(p: DynamoTableProbe, t: Target) -> Call:
     return Call(action=p.action, service="dynamodb", operation="describe_table",
                 params={"TableName": p.table}, resource=p.arn(t).split("/index/")[0],
-                why_harmless="metadata only")
+                expect=(need("Table.TableName", p.table),), why_harmless="metadata only")

@@ -4,14 +4,16 @@
 needs `kms:Decrypt`, which the probe then proves too). The runner discards the response: the value
 is never logged, kept or reported, and `--explain` shows only the secret's id. Secret ARNs end in a
 random six-character suffix, so for a secret given by name the probe's resource is AWS's documented
-pattern `secret:NAME-??????`; a full ARN is used as given.
+pattern `secret:NAME-??????`; a full ARN is used as given. botocore's DEBUG log of the answer (which
+holds the value) is withheld while the call runs (`Call.secret_response`, canary.redact); a 2xx must
+carry the secret's ARN and name, so a truncated or garbled one is an ERROR.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, need, register
 
 __all__ = ["SecretProbe", "secret_arn"]
 
@@ -39,6 +41,6 @@ def get_secret_value(p: SecretProbe, t: Target) -> Call:
     if p.version_stage:
         params["VersionStage"] = p.version_stage
     return Call(action=p.action, service="secretsmanager", operation="get_secret_value", params=params,
-                resource=secret_arn(p.secret, t),
+                resource=secret_arn(p.secret, t), secret_response=True, expect=(need("ARN"), need("Name")),
                 why_harmless="a read with no side effect; the value is discarded unread by the runner and "
                              "never logged, kept or reported")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, need, register
 
 __all__ = ["SesSendProbe", "SesRawProbe", "SIMULATOR_DOMAIN", "DEFAULT_RECIPIENT"]
 
@@ -22,6 +22,9 @@ SUBJECT = "permission canary probe"
 BODY = "Sent by chalice-permission-canary to the SES mailbox simulator to prove ses:SendEmail. No action needed."
 _WHY = ("a send to the SES mailbox simulator: billed as one email, counts against neither quota nor "
         "reputation, and reaches no real mailbox")
+
+
+_SENT = (need("MessageId"),)  # a 2xx without a message id proves nothing
 
 
 def _domain(address: str) -> str:
@@ -67,7 +70,7 @@ def _send_v1(p: SesSendProbe, t: Target) -> Call:
         params["ConfigurationSetName"] = p.configuration_set
     arn, alt = p.identity_arns(t)
     return Call(action=p.action, service="ses", operation="send_email", params=params,
-                resource=arn, alt_resources=alt, why_harmless=_WHY)
+                resource=arn, alt_resources=alt, why_harmless=_WHY, expect=_SENT)
 
 
 def _send_v2(p: SesSendProbe, t: Target) -> Call:
@@ -80,7 +83,7 @@ def _send_v2(p: SesSendProbe, t: Target) -> Call:
         params["ConfigurationSetName"] = p.configuration_set
     arn, alt = p.identity_arns(t)
     return Call(action=p.action, service="sesv2", operation="send_email", params=params,
-                resource=arn, alt_resources=alt, why_harmless=_WHY)
+                resource=arn, alt_resources=alt, why_harmless=_WHY, expect=_SENT)
 
 
 @register("ses:SendEmail", SesSendProbe, services=("ses", "sesv2"))
@@ -107,4 +110,4 @@ def send_raw_email(p: SesSendProbe, t: Target) -> Call:
         params["ConfigurationSetName"] = p.configuration_set
     arn, alt = p.identity_arns(t)
     return Call(action=p.action, service="ses", operation="send_raw_email", params=params,
-                resource=arn, alt_resources=alt, why_harmless=_WHY)
+                resource=arn, alt_resources=alt, why_harmless=_WHY, expect=_SENT)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from canary.probes import Call, ProbeParams, Target, register, sentinel_only
+from canary.probes import Call, ProbeParams, Target, need, register, sentinel_only
 
 __all__ = ["SnsSentinelProbe", "MESSAGE", "SUBJECT"]
 
@@ -55,6 +55,6 @@ def publish(p: SnsSentinelProbe, t: Target) -> Call:
     arn = t.arn("sns", p.sentinel_topic)
     return Call(action=p.action, service="sns", operation="publish",
                 params={"TopicArn": arn, "Subject": SUBJECT, "Message": MESSAGE},
-                resource=arn,
+                resource=arn, expect=(need("MessageId"),),
                 why_harmless="publishes to the canary's sentinel topic only, never the API's topic (its "
                              "subscribers would receive it); the sentinel has no subscribers")

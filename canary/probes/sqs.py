@@ -12,12 +12,13 @@ reachable with the role, and returns no message data.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from canary.probes import Call, ProbeParams, Target, register, sentinel_only
+from canary.probes import Call, ProbeParams, Target, need, register, sentinel_only
 
 __all__ = ["SqsSentinelProbe", "SqsQueueProbe", "queue_url", "MESSAGE_BODY", "RETENTION_S"]
 
@@ -83,6 +84,7 @@ def send_message(p: SqsSentinelProbe, t: Target) -> Call:
     return Call(action=p.action, service="sqs", operation="send_message",
                 params={"QueueUrl": queue_url(p.sentinel_queue, t), "MessageBody": MESSAGE_BODY},
                 resource=t.arn("sqs", p.sentinel_queue),
+                expect=(need("MessageId"), need("MD5OfMessageBody", hashlib.md5(MESSAGE_BODY.encode()).hexdigest())),
                 why_harmless="sends one small message to the canary's sentinel queue only, never the API's "
                              "queue (its workers would consume it); the sentinel has no consumer and keeps "
                              "messages 60 s")
@@ -92,6 +94,6 @@ def send_message(p: SqsSentinelProbe, t: Target) -> Call:
 def get_queue_attributes(p: SqsQueueProbe, t: Target) -> Call:
     return Call(action=p.action, service="sqs", operation="get_queue_attributes",
                 params={"QueueUrl": queue_url(p.queue, t), "AttributeNames": ["QueueArn"]},
-                resource=t.arn("sqs", p.queue),
+                resource=t.arn("sqs", p.queue), expect=(need("Attributes.QueueArn"),),
                 why_harmless="reads one attribute (QueueArn) of the API's queue: no message is sent, "
                              "received or changed")

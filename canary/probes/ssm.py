@@ -4,14 +4,16 @@
 `"with_decryption": true` (set it when the API's code does) a SecureString is decrypted by KMS, so a
 missing `kms:Decrypt` on the parameter's key fails the probe too. The value comes back to the
 runner, which discards the response unread: it is never logged, kept or reported, and `--explain`
-shows only the name and the flag.
+shows only the name and the flag. botocore's DEBUG log of the answer (which holds the value) is
+withheld while the call runs (`Call.secret_response`, canary.redact). A 2xx must name the parameter;
+a truncated or garbled one is an ERROR.
 """
 
 from __future__ import annotations
 
 from pydantic import Field, StrictBool
 
-from canary.probes import Call, ProbeParams, Target, register
+from canary.probes import Call, ProbeParams, Target, need, register
 
 __all__ = ["SsmParameterProbe", "parameter_arn"]
 
@@ -38,6 +40,7 @@ class SsmParameterProbe(ProbeParams):
 def get_parameter(p: SsmParameterProbe, t: Target) -> Call:
     return Call(action=p.action, service="ssm", operation="get_parameter",
                 params={"Name": p.name, "WithDecryption": p.with_decryption},
-                resource=parameter_arn(p.name, t),
+                resource=parameter_arn(p.name, t), secret_response=True,
+                expect=(need("Parameter.Name"), need("Parameter.Type")),
                 why_harmless="a read with no side effect; the value is discarded unread by the runner and "
                              "never logged, kept or reported")

@@ -108,7 +108,24 @@ def test_s3_conditional_write_refused_with_412_is_allowed(replay, aws_session):
     r = probe(replay, aws_session, "s3/put-object-precondition-failed.http", PUT)
     assert (r.outcome, r.error_code) == (Outcome.ALLOWED, "PreconditionFailed")
     (req,) = replay.requests
-    assert (req["method"], req["headers"]["If-None-Match"]) == ("PUT", "*")
+    assert (req["method"], req["headers"]["If-Match"]) == ("PUT", '"' + "0" * 32 + '"')
+    assert "If-None-Match" not in req["headers"]
+
+
+def test_s3_bad_digest_is_allowed_and_the_request_carried_a_digest_that_cannot_match(replay, aws_session):
+    import base64
+    import hashlib
+
+    r = probe(replay, aws_session, "s3/put-object-bad-digest.http", PUT)
+    assert (r.outcome, r.error_code, r.remediation) == (Outcome.ALLOWED, "BadDigest", None)
+    (req,) = replay.requests
+    assert req["body"] and base64.b64decode(req["headers"]["Content-MD5"]) != hashlib.md5(req["body"]).digest()
+
+
+def test_s3_put_on_a_missing_sentinel_is_an_error_never_allowed(replay, aws_session):
+    r = probe(replay, aws_session, "s3/put-object-no-such-key.http", PUT)
+    assert (r.outcome, r.error_code) == (Outcome.ERROR, "NoSuchKey")
+    assert "run `permission-canary provision`" in r.message
 
 
 def test_s3_missing_sentinel_with_list_bucket_is_error_not_denied(replay, aws_session):
@@ -143,3 +160,53 @@ def test_secrets_manager_missing_secret_is_error(replay, aws_session):
     r = probe(replay, aws_session, "secretsmanager/get-secret-value-not-found.http",
               {"action": "secretsmanager:GetSecretValue", "secret": "app/dev/db"})
     assert (r.outcome, r.error_code) == (Outcome.ERROR, "ResourceNotFoundException")
+
+
+# -- KMS denials, in every form the services relay them ---------------------------------------------
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SQS = {"action": "sqs:SendMessage", "sentinel_queue": "orders-dev-permission-canary"}
+SNS = {"action": "sns:Publish", "sentinel_topic": "events-dev-permission-canary"}
+SSM = {"action": "ssm:GetParameter", "name": "/app/dev/db-url", "with_decryption": True}
+SECRET = {"action": "secretsmanager:GetSecretValue", "secret": "app/dev/db"}
+
+
+@pytest.mark.parametrize(("recording", "spec", "code"), [
+    ("sqs/send-message-kms-access-denied.http", SQS, "KMS.AccessDeniedException"),
+    ("sqs/send-message-kms-access-denied-no-query-header.http", SQS, "KmsAccessDenied"),
+    ("sns/publish-kms-access-denied.http", SNS, "KMSAccessDenied"),
+    ("ssm/get-parameter-kms-ciphertext.http", SSM, "AccessDeniedException"),
+    ("secretsmanager/get-secret-value-kms-not-allowed.http", SECRET, "AccessDeniedException"),
+    ("s3/get-object-kms-access-denied-no-key.http", GET, "AccessDenied"),
+])
+def test_a_kms_denial_without_the_key_named_is_denied_and_says_which_key_policy_to_check(replay, aws_session,
+                                                                                      recording, spec, code):
+    r = probe(replay, aws_session, recording, spec)
+    assert (r.outcome, r.error_code) == (Outcome.DENIED, code)
+    assert "check that key's key policy and grants for this role" in r.message
+    assert r.remediation is None  # no key ARN: a statement would grant nothing (or on the wrong ARN)
+
+
+def test_sqs_kms_denial_naming_the_key_remediates_on_the_key(replay, aws_session):
+    r = probe(replay, aws_session, "sqs/send-message-kms-access-denied-key-named.http", SQS)
+    assert (r.outcome, r.error_code, r.deny_reason) == (Outcome.DENIED, "KMS.AccessDeniedException", "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": KEY}
+    assert f"KMS refused kms:GenerateDataKey on key {KEY}" in r.message
+
+
+def test_s3_kms_denial_quoting_the_key_remediates_on_the_key_not_the_object(replay, aws_session):
+    r = probe(replay, aws_session, "s3/put-object-kms-access-denied-implicit.http", PUT)
+    assert (r.outcome, r.deny_reason) == (Outcome.DENIED, "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": KEY}
+
+
+def test_ssm_kms_denial_by_the_key_policy_names_the_key_and_offers_no_identity_statement(replay, aws_session):
+    r = probe(replay, aws_session, "ssm/get-parameter-kms-key-policy.http", SSM)
+    assert (r.outcome, r.deny_reason, r.remediation) == (Outcome.DENIED, "resource-policy", None)
+    assert f"KMS refused kms:Decrypt on key {KEY}" in r.message and "key policy or a grant" in r.message
+
+
+def test_ssm_kms_implicit_denial_grants_kms_decrypt_on_the_key(replay, aws_session):
+    r = probe(replay, aws_session, "ssm/get-parameter-kms-implicit.http", SSM)
+    assert (r.outcome, r.deny_reason) == (Outcome.DENIED, "implicit")
+    assert r.remediation == {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}

@@ -1,7 +1,8 @@
 """S3 probes end to end against the moto server (IAM checks on, assumed-role credentials).
 
-moto 5.2.5 honours `If-None-Match: *` on PutObject (412 PreconditionFailed when the key exists;
-pinned below), so the write probe's harmlessness is proven here, not just argued. moto does *not*
+moto 5.2.5 honours `If-None-Match: *` (what `provision` uses) and `If-Match` (what the PutObject probe
+uses) on PutObject; the probe's harmlessness in every bucket state is proven in
+test_probes_s3_no_writes.py. moto does *not*
 reproduce S3's ListBucket trap (it answers a missing key with 404 NoSuchKey whatever the role may
 list); the real 403 shapes are covered by the recorded payloads in test_probes_recorded_errors.py.
 """
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from canary.model import Outcome
 from canary.probes import ANY_TARGET, Target, build_call, probe_resources
-from canary.probes.s3 import SENTINEL_BODY, SENTINEL_NAME
+from canary.probes.s3 import NEVER_AN_ETAG, SENTINEL_BODY, SENTINEL_NAME, WRONG_MD5
 from tests.conftest import allow, deny
 from tests.probes.conftest import admin, cfg, only, run_as, s3_state
 
@@ -83,20 +84,16 @@ def test_missing_bucket_is_error(emu, role, unique, action):
     assert (r.outcome, r.error_code) == (Outcome.ERROR, "NoSuchBucket")
 
 
-def test_put_object_recreates_a_deleted_sentinel_with_its_own_bytes_only(emu, role, api):
-    """The one write the probe can ever make: the sentinel itself, byte for byte what provision writes."""
+def test_put_object_never_recreates_a_deleted_sentinel(emu, role, api):
+    """The old probe (If-None-Match: *) rewrote a missing sentinel; this one writes nothing at all."""
     s3 = admin(emu, "s3")
     s3.delete_object(Bucket=api.bucket, Key=SENTINEL)
-    others = {k: v for k, v in s3_state(emu, api.bucket).items()}
+    before = s3_state(emu, api.bucket)
     creds = role(allow("s3:PutObject"))
-    probe = {"action": "s3:PutObject", "bucket": api.bucket, "prefix": "uploads/"}
-    first = only(run_as(emu, creds, cfg(probe)))
-    assert (first.outcome, first.error_code) == (Outcome.ALLOWED, None)
-    after = s3_state(emu, api.bucket)
-    assert after.pop(SENTINEL)[0] == SENTINEL_BODY.encode()
-    assert after == others
-    again = only(run_as(emu, creds, cfg(probe)))
-    assert again.error_code == "PreconditionFailed"
+    r = only(run_as(emu, creds, cfg({"action": "s3:PutObject", "bucket": api.bucket, "prefix": "uploads/"})))
+    assert (r.outcome, r.error_code) == (Outcome.ERROR, "NoSuchKey")
+    assert s3_state(emu, api.bucket) == before
+    assert SENTINEL not in before
 
 
 def test_s3_object_arn_has_neither_region_nor_account():
@@ -109,12 +106,13 @@ def test_s3_object_arn_has_neither_region_nor_account():
     assert get.probe_id == "s3-getobject-uploads-dev-user-files-permission-canary"
 
 
-def test_s3_calls_are_exactly_a_one_byte_read_and_a_conditional_write():
+def test_s3_calls_are_exactly_a_one_byte_read_and_a_write_s3_refuses():
     config = cfg({"action": "s3:GetObject", "bucket": "uploads-dev"}, {"action": "s3:PutObject", "bucket": "uploads-dev"})
     get, put = (build_call(p, ANY_TARGET) for p in config.probes)
     assert (get.operation, get.params) == ("get_object", {"Bucket": "uploads-dev", "Key": SENTINEL_NAME,
                                                           "Range": "bytes=0-0"})
     assert put.operation == "put_object"
-    assert put.params["IfNoneMatch"] == "*" and put.params["Key"] == SENTINEL_NAME
-    assert put.harmless_errors == frozenset({"PreconditionFailed"})
-    assert "412" in put.why_harmless and "ListBucket" in get.why_harmless
+    assert put.params["IfMatch"] == NEVER_AN_ETAG and put.params["ContentMD5"] == WRONG_MD5
+    assert put.params["Key"] == SENTINEL_NAME and put.params["Body"] == SENTINEL_BODY.encode()
+    assert put.harmless_errors == frozenset({"BadDigest", "PreconditionFailed"}) and put.must_fail
+    assert "BadDigest" in put.why_harmless and "ListBucket" in get.why_harmless
