@@ -127,11 +127,14 @@ def plan_init(project_dir: str | os.PathLike[str], stage: str, *, account: str |
     policy = root / ".chalice" / slack_policy_name(merged, stage)
     if not policy.is_file():
         command = f"permission-canary init --stage {stage} --project-dir {root}"
+        if account:
+            command += f" --account {account}"
         reg = _region(region)
         if reg is None:
             raise InitError(f"the Slack function's policy ({policy}) needs the AWS region: "
                             f"`{command} --region <REGION>` (or set AWS_DEFAULT_REGION)")
-        acct = stage_account(merged, stage, account, command=f"{command} --region {reg}")
+        acct = stage_account(merged, stage, account, command=f"permission-canary init --stage {stage} "
+                                                             f"--project-dir {root} --region {reg}")
         document = slack_policy_document(merged, stage, region=reg, account=acct)
         change(policy, json.dumps(document, indent=2) + "\n")
     return plan

@@ -21,8 +21,9 @@ def stage_table(fn):
     """Append the stage to the table name (listings -> listings-dev)."""
 
     @functools.wraps(fn)
-    def wrapper(table_name, *args, **kwargs):
-        return fn(f"{table_name}-{os.environ.get('STAGE', 'dev')}", *args, **kwargs)
+    def wrapper(*args, **kwargs):
+        kwargs["table_name"] += "-" + os.environ["STAGE"]
+        return fn(*args, **kwargs)
 
     return wrapper
 

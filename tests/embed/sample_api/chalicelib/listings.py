@@ -7,15 +7,15 @@ TABLE = "listings"
 
 
 def get_listing(listing_id):
-    return table(TABLE).get_item(Key={"listingId": listing_id}).get("Item")
+    return table(table_name=TABLE).get_item(Key={"listingId": listing_id}).get("Item")
 
 
 def create_listing(item):
-    table(TABLE).put_item(Item=item)
+    table(table_name=TABLE).put_item(Item=item)
 
 
 def update_price(listing_id, price):
-    resp = table(TABLE).update_item(
+    resp = table(table_name=TABLE).update_item(
         Key={"listingId": listing_id},
         UpdateExpression="SET price = :p",
         ExpressionAttributeValues={":p": price},
@@ -25,9 +25,9 @@ def update_price(listing_id, price):
 
 
 def delete_listing(listing_id):
-    table(TABLE).delete_item(Key={"listingId": listing_id})
+    table(table_name=TABLE).delete_item(Key={"listingId": listing_id})
 
 
 def in_city(city):
-    resp = table(TABLE).query(IndexName="city-index", KeyConditionExpression=Key("city").eq(city))
+    resp = table(table_name=TABLE).query(IndexName="city-index", KeyConditionExpression=Key("city").eq(city))
     return resp.get("Items", [])
