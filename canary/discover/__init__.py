@@ -122,9 +122,9 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
     if env is None:
         env = {}
         if stage is not None:
-            from canary.config import stage_environment
+            from canary.discover._stage import lambda_env
 
-            env = stage_environment(root, stage)
+            env = lambda_env(root, stage)
     import gc
 
     # The syntax trees stay alive until the end; the cyclic collector would only rescan them, again

@@ -247,10 +247,12 @@ class Calls:
             if not vals and not self.lenient:
                 return self._defer()
             strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
-            strs = capped(strs, 4, "identifier")  # type: ignore[arg-type]
+            # at most MAX_VALUES resources in all, the markers included
+            cap = MAX_VALUES - 1 if len(inputs) == 1 else 2 if len(inputs) == 2 else 1
+            strs = capped(strs, cap, ident.get("target", "identifier"))  # type: ignore[arg-type]
             choices.append(strs or [None])
         out: set[Value] = set()
-        for combo in itertools.islice(itertools.product(*choices), MAX_VALUES):
+        for combo in itertools.product(*choices):
             out.add(self._make_resource(parent, res, list(combo), kwargs))
         return frozenset(out)
 

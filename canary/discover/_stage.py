@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import os
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from canary.discover._values import ConstV, Env, Lit, OsEnviron, StrV, Value
@@ -19,7 +20,7 @@ from canary.discover._values import ConstV, Env, Lit, OsEnviron, StrV, Value
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
 
-__all__ = ["Stage", "concrete", "UNKNOWN"]
+__all__ = ["Stage", "concrete", "UNKNOWN", "lambda_env"]
 
 UNKNOWN: Any = object()
 _CONFIG = ".chalice/config.json"
@@ -151,3 +152,33 @@ class Stage:
 
     if TYPE_CHECKING:
         def eval(self, node: ast.expr, scope: "Scope") -> frozenset[Value]: ...
+
+
+def lambda_env(project_dir: "str | os.PathLike[str]", stage: str) -> dict[str, str]:
+    """The environment variables the stage's code sees, from `.chalice/config.json`, for any of its functions.
+
+    Layers as chalice applies them: top level, then the stage, then
+    `stages.<stage>.lambda_functions.<name>.environment_variables`. Code in `chalicelib/` may run in
+    any function, so a variable whose functions disagree (`TABLE` is `a` in one, `b` in another) is
+    left out (unknown) rather than guessed; one set only in some functions takes that value.
+    """
+    import json
+    from pathlib import Path
+
+    from canary.config import stage_environment
+
+    base = stage_environment(project_dir, stage, function="\x00")  # no such function: top level + stage
+    try:
+        cfg = json.loads((Path(project_dir) / ".chalice" / "config.json").read_text(encoding="utf-8-sig"))
+        functions = sorted(cfg["stages"][stage].get("lambda_functions") or {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        functions = []
+    per_function = [stage_environment(project_dir, stage, function=name) for name in functions]
+    env = dict(base)
+    for name in sorted({k for e in per_function for k in e}):
+        values = {e[name] for e in per_function if name in e} | ({base[name]} if name in base else set())
+        if len(values) == 1:
+            env[name] = values.pop()
+        else:
+            env.pop(name, None)
+    return env

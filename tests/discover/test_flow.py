@@ -1,0 +1,120 @@
+"""Values (`_flow`, `_eval`, `_calls`): alternatives stay alternatives, and common sources resolve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.discover._project import by_operation, calls, write
+
+
+def test_if_else_branches_give_two_candidates_not_a_concatenation(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+        s3 = boto3.client("s3")
+
+        def archive(name, prod):
+            if prod:
+                path = "prod/" + name
+            else:
+                path = "dev/" + name
+            s3.put_object(Bucket="archive", Key=path, Body=b"")
+        """})
+    assert by_operation(root)["PutObject"]["Key"] == {"prod/?", "dev/?"}
+
+
+def test_one_call_site_reached_by_two_tables_is_one_call_with_two_alternatives(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+        ddb = boto3.resource("dynamodb")
+        TABLES = {"orders": ddb.Table("orders"), "users": ddb.Table("users")}
+
+        def save(kind, item, cache=None):
+            table = ddb.Table("orders") if kind == "order" else ddb.Table("users")
+            table.put_item(Item=item)
+        """})
+    found = calls(root)
+    assert len(found) == 1
+    assert by_operation(root)["PutItem"]["TableName"] == {"orders", "users"}
+
+
+def test_the_app_name_given_to_chalice_is_read_back_through_app_app_name(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+        from chalice import Chalice
+        app = Chalice(app_name="thumbs")
+        boto3.client("s3").put_object(Bucket=f"{app.app_name}-uploads", Key="k")
+        """})
+    assert by_operation(root)["PutObject"]["Bucket"] == {"thumbs-uploads"}
+
+
+def test_an_s3_event_handler_reads_the_bucket_its_decorator_names(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+        from chalice import Chalice
+        app = Chalice(app_name="thumbs")
+        s3 = boto3.client("s3")
+
+        @app.on_s3_event(bucket=os.environ["UPLOADS"], events=["s3:ObjectCreated:*"])
+        def resize(event):
+            s3.get_object(Bucket=event.bucket, Key=event.key)
+        """})
+    assert by_operation(root)["GetObject"] == {"Bucket": {"${UPLOADS}"}, "Key": {"?"}}
+
+
+def test_constructor_defaults_forwarded_through_super_init_resolve_without_the_base_default(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+
+        class Repository(object):
+            def __init__(self, table_name="unused-default"):
+                self.table = boto3.resource("dynamodb").Table(table_name)
+
+        class Orders(Repository):
+            def __init__(self, table_name="orders"):
+                super(Orders, self).__init__(table_name)
+
+        class Users(Repository):
+            def __init__(self):
+                super().__init__(table_name="users")
+
+        def handler():
+            Orders().table.put_item(Item={})
+            Users()
+        """})
+    assert by_operation(root)["PutItem"]["TableName"] == {"orders", "users"}
+
+
+def test_a_default_applies_where_the_framework_calls_the_function(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+        from chalice import Chalice
+        app = Chalice(app_name="a")
+
+        @app.route("/")
+        def index(bucket="public-assets"):
+            boto3.client("s3").list_objects_v2(Bucket=bucket)
+        """})
+    assert by_operation(root)["ListObjectsV2"]["Bucket"] == {"public-assets"}
+
+
+def test_more_alternatives_than_the_cap_keep_a_hole_that_says_so(tmp_path: Path) -> None:
+    branches = "\n".join(f"    {'if' if i == 0 else 'elif'} kind == {i}:\n        name = 't{i:02d}'" for i in range(20))
+    root = write(tmp_path, {"app.py": f"import boto3\n\ndef f(kind):\n{branches}\n"
+                                      "    boto3.resource('dynamodb').Table(name).scan()\n"})
+    names = by_operation(root)["Scan"]["TableName"]
+    assert "?" in names and len(names) <= 12
+    assert {n for n in names if n != "?"} == {f"t{i:02d}" for i in range(11)}  # the same ones every run
+
+
+def test_output_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
+    apps = Path(__file__).parent / "apps"
+    script = ("import sys; from pathlib import Path; from canary.discover._analyzer import analyze\n"
+              "for p in sys.argv[1:]: print(repr(analyze(Path(p), {'STAGE': 'dev'})))")
+    args = [str(apps / a) for a in ("factories", "postmortem", "aliases", "module_globals")]
+    outs = {subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "97")}
+    assert len(outs) == 1

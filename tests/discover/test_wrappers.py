@@ -1,0 +1,117 @@
+"""Decorators that rewrite arguments (`_wrappers`): the table is partly known, never the bare literal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from canary.config import stage_environment
+from canary.discover._analyzer import analyze
+from canary.discover._values import Lit, StrV, Unknown
+
+from tests.discover._project import by_operation, calls, write
+
+APPS = Path(__file__).parent / "apps"
+
+DECORATORS = {"chalicelib/__init__.py": "", "chalicelib/naming.py": """
+    import functools
+    import os
+
+    def stage_table(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            kwargs["table_name"] += "-" + os.environ["STAGE"]
+            return fn(*args, **kwargs)
+        return wrapper
+
+    def maybe_suffix(fn):
+        def wrapper(*args, **kwargs):
+            if os.environ.get("SUFFIX"):
+                kwargs["table_name"] = kwargs["table_name"] + os.environ["SUFFIX"]
+            return fn(*args, **kwargs)
+        return wrapper
+
+    def renamed(fn):
+        def wrapper(*args, **kwargs):
+            kwargs["table_name"] = lookup(kwargs["table_name"])
+            return fn(*args, **kwargs)
+        return wrapper
+
+    def opaque(fn):
+        def wrapper(*args, **kwargs):
+            kwargs.update(overrides())
+            return fn(*args, **kwargs)
+        return wrapper
+
+    def logged(fn):
+        def wrapper(*args, **kwargs):
+            print("calling", fn.__name__)
+            return fn(*args, **kwargs)
+        return wrapper
+    """, "app.py": """
+    import boto3
+    from chalicelib.naming import stage_table, maybe_suffix, renamed, opaque, logged
+
+    ddb = boto3.resource("dynamodb")
+
+    @stage_table
+    def get(table_name):
+        return ddb.Table(table_name).get_item(Key={})
+
+    @maybe_suffix
+    def put(table_name):
+        return ddb.Table(table_name).put_item(Item={})
+
+    @renamed
+    def delete(table_name):
+        return ddb.Table(table_name).delete_item(Key={})
+
+    @opaque
+    def scan(table_name):
+        return ddb.Table(table_name).scan()
+
+    @logged
+    def query(table_name):
+        return ddb.Table(table_name).query()
+
+    def handler():
+        get(table_name="listings")
+        put(table_name="listings")
+        delete(table_name="listings")
+        scan(table_name="listings")
+        query(table_name="listings")
+    """}
+
+
+def test_an_appended_environment_variable_is_followed_exactly(tmp_path: Path) -> None:
+    found = by_operation(write(tmp_path, DECORATORS))
+    assert found["GetItem"]["TableName"] == {"listings-${STAGE}"}
+
+
+def test_a_rewrite_under_an_if_is_an_alternative_unless_the_stage_settles_it(tmp_path: Path) -> None:
+    root = write(tmp_path, DECORATORS)
+    assert by_operation(root)["PutItem"]["TableName"] == {"listings", "listings${SUFFIX}"}
+    assert by_operation(root, {"SUFFIX": "-x"})["PutItem"]["TableName"] == {"listings${SUFFIX}"}
+    assert by_operation(root, {"STAGE": "dev"})["PutItem"]["TableName"] == {"listings"}  # SUFFIX unset
+
+
+def test_a_replaced_value_is_wholly_unknown_and_an_opaque_change_keeps_the_prefix(tmp_path: Path) -> None:
+    root = write(tmp_path, DECORATORS)
+    by_op = {c.operation: dict(c.params)["TableName"] for c in calls(root)}
+    assert by_op["DeleteItem"] == (StrV((Unknown("rewritten by @renamed at chalicelib/naming.py:21"),)),)
+    assert by_op["Scan"] == (StrV((Lit("listings"), Unknown("rewritten by @opaque at chalicelib/naming.py:27"))),)
+
+
+def test_a_decorator_that_passes_arguments_through_changes_nothing(tmp_path: Path) -> None:
+    assert by_operation(write(tmp_path, DECORATORS))["Query"]["TableName"] == {"listings"}
+
+
+def test_the_postmortem_api_never_reports_the_bare_literal_table() -> None:
+    for stage, table in (("dev", "listings-dev"), ("prod", "listings-prod")):
+        env = stage_environment(APPS / "postmortem", stage)
+        found = {c.operation: c for c in analyze(APPS / "postmortem", env)[0]}
+        for op in ("GetItem", "UpdateItem"):
+            names = {alt.resolve(env) for alt in dict(found[op].params)["TableName"]}
+            assert names == {table}, (stage, op)
+    no_stage = {c.operation: c for c in analyze(APPS / "postmortem", {})[0]}
+    (alt,) = dict(no_stage["UpdateItem"].params)["TableName"]
+    assert alt.literal is None and alt.parts[0] == Lit("listings")  # partly known, not "listings"
