@@ -34,6 +34,7 @@ __all__ = [
     "dynamo_name", "dynamo_key_name", "dynamo_key_value", "cloudwatch_namespace", "dimension_value",
     "probe_id", "ses_recipients", "placeholder", "SIMULATOR_DOMAIN",
     "DynamoName", "DynamoIndexName", "CloudWatchNamespace", "DimensionValue", "ProbeId",
+    "DYNAMO_NAME_SCHEMA", "PROBE_ID_SCHEMA",
     "MAX_PROBE_ID", "MAX_KEY_VALUE_BYTES",
 ]
 
@@ -214,15 +215,19 @@ def _raise(message: str) -> Any:
 
 
 # -- Annotated types for pydantic models ---------------------------------------------------------
+# The schema describes the file as written, before `${VAR}` is filled: its patterns let a reference
+# stand anywhere a character may, and the loader checks the filled value against the full rule.
 
-DynamoName = Annotated[str, AfterValidator(dynamo_name),
-                       Field(json_schema_extra={"pattern": "^[A-Za-z0-9_.\\-]{3,255}$"})]
+_REF = "\\$\\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\\}"
+DYNAMO_NAME_SCHEMA = f"^(?:[A-Za-z0-9_.\\-]|{_REF})+$"
+PROBE_ID_SCHEMA = f"^(?:[A-Za-z0-9_.:/@+=\\-]|{_REF})+$"
+
+DynamoName = Annotated[str, AfterValidator(dynamo_name), Field(json_schema_extra={"pattern": DYNAMO_NAME_SCHEMA})]
 DynamoIndexName = Annotated[str, AfterValidator(lambda v: dynamo_name(v, "index")),
-                            Field(json_schema_extra={"pattern": "^[A-Za-z0-9_.\\-]{3,255}$"})]
+                            Field(json_schema_extra={"pattern": DYNAMO_NAME_SCHEMA})]
 CloudWatchNamespace = Annotated[str, AfterValidator(cloudwatch_namespace), Field(json_schema_extra={
-    "pattern": "^[0-9A-Za-z._/#\\-]([0-9A-Za-z ._/#:\\-]{0,253}[0-9A-Za-z._/#:\\-])?$",
-    "not": {"pattern": "^AWS/|[\\x00-\\x1f]"}})]  # the control-character half for `$`, which Python's re lets match before \n
+    "pattern": f"^(?:[0-9A-Za-z ._/#:\\-]|{_REF})+$",
+    "not": {"pattern": "^AWS/|^[: ]| $|[\\x00-\\x1f]"}})]
 DimensionValue = Annotated[str, AfterValidator(dimension_value),
-                           Field(json_schema_extra={"pattern": "^[\\x20-\\x7e]{1,1024}$"})]
-ProbeId = Annotated[str, AfterValidator(probe_id),
-                    Field(json_schema_extra={"pattern": "^[A-Za-z0-9_.:/@+=\\-]{1,1024}$"})]
+                           Field(json_schema_extra={"pattern": "^[\\x20-\\x7e]+$"})]
+ProbeId = Annotated[str, AfterValidator(probe_id), Field(json_schema_extra={"pattern": PROBE_ID_SCHEMA})]

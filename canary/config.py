@@ -569,6 +569,30 @@ def stage_environment(project_dir: str | os.PathLike[str], stage: str,
     return env
 
 
+def _string_branch(prop: dict[str, Any]) -> dict[str, Any]:
+    """The string schema of a property that may also be null."""
+    for branch in prop.get("anyOf", []):
+        if branch.get("type") == "string":
+            return branch  # type: ignore[no-any-return]
+    return prop
+
+
+def _tighten(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Put the rules `_aws_rules` enforces into a probe's schema (kept if the model states them itself)."""
+    from canary.probes.dynamodb import DynamoKeyProbe, DynamoTableProbe
+
+    from canary._validators import DYNAMO_NAME_SCHEMA, PROBE_ID_SCHEMA
+
+    props = schema.get("properties", {})
+    if issubclass(model, DynamoTableProbe):
+        _string_branch(props["table"]).setdefault("pattern", DYNAMO_NAME_SCHEMA)
+        _string_branch(props["index"]).setdefault("pattern", DYNAMO_NAME_SCHEMA)
+    if issubclass(model, DynamoKeyProbe):
+        props["key"].setdefault("propertyNames", {"minLength": 1})
+    if "id" in props:
+        _string_branch(props["id"]).setdefault("pattern", PROBE_ID_SCHEMA)
+
+
 def json_schema() -> dict[str, Any]:
     """A JSON Schema for the config file, built from the same models that validate it."""
     probe_schemas = []
@@ -576,6 +600,7 @@ def json_schema() -> dict[str, Any]:
     for action, ptype in sorted(PROBES.items()):
         schema = ptype.params.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
         defs.update(schema.pop("$defs", {}))
+        _tighten(schema, ptype.params)
         schema["properties"]["action"] = {"const": action}
         schema["required"] = sorted(set(schema.get("required", [])) | {"action"})
         schema["title"] = action

@@ -796,6 +796,20 @@ def test_schema_carries_the_namespace_rules() -> None:
             jsonschema.validate({**good, "namespace": bad}, schema)
 
 
+def test_schema_carries_the_table_and_id_rules_and_lets_variables_stand_in() -> None:
+    import jsonschema
+
+    schema = json_schema()
+    written = {"namespace": "${NS:-Canary}", "probes": [
+        {"id": "q-${STAGE}", "action": "dynamodb:Query", "table": "listings-${STAGE}", "index": "by_${I:-owner}",
+         "key": {"pk": "x"}}]}
+    jsonschema.validate(written, schema)
+    for bad in ({"table": "listings dev"}, {"table": "a/b"}, {"index": "by owner"}, {"id": "[bold]"},
+                {"key": {"": "x"}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"probes": [{**written["probes"][0], **bad}]}, schema)
+
+
 YAML_PIECES = st.sampled_from([
     "a: &a [x, y]\n", "b: &b [*a, *a, *a]\n", "c: &c [*b, *b, *b, *b]\n", "d: &d [*d]\n", "e: &e {k: *e}\n",
     "- *a\n", "- &f [*f]\n", "probes:\n", "  - action: dynamodb:Scan\n", "    table: listings\n",
