@@ -82,6 +82,12 @@ def _check_role(cfg: dict[str, Any], where: str, stage: str, function: str | Non
     return None
 
 
+def _init_command(cfg: dict[str, Any], stage: str, root: Path) -> str:
+    """The `init` command that adds the canary's stage keys; --account only where the stage cannot tell it."""
+    account = "" if ROLE_ARN.match(str(_layer(cfg, stage, None, "iam_role_arn") or "")) else " --account <ACCOUNT>"
+    return f"permission-canary init --stage {stage} --project-dir {root} --region <REGION>{account} --write"
+
+
 def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
     """Check one stage of a Chalice project; raise DeployConfigError / ConfigError naming what is wrong."""
     root = Path(project_dir)
@@ -100,23 +106,22 @@ def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
         fn_role = _check_role(cfg, where, stage, fn)
         role = role or fn_role
     slack_role = _check_role(cfg, where, stage, SLACK_FUNCTION)
-    if role and slack_role == role:
-        raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: uses the API's role; "
-                                "give it its own (\"manage_iam_role\": true with \"iam_policy_file\")")
     own = ((cfg["stages"][stage].get("lambda_functions") or {}).get(SLACK_FUNCTION) or {})
+    if role and slack_role == role:
+        # init adds the Slack function's own settings only where the user has none; suggest it only then.
+        hint = "" if own else f" (`{_init_command(cfg, stage, root)}` adds them)"
+        raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: uses the API's role; "
+                                f"give it its own (\"manage_iam_role\": true with \"iam_policy_file\"){hint}")
     stage_policy = _layer(cfg, stage, None, "iam_policy_file")
     policy = own.get("iam_policy_file")
     has_own_role = slack_role is not None and own.get("iam_role_arn")
     has_own_policy = (policy and policy != stage_policy and own.get("autogen_policy") is False
                       and own.get("manage_iam_role") is not False)
     if not (has_own_role or has_own_policy):
-        fix = f"permission-canary init --stage {stage} --region <REGION> --write"
-        if not ROLE_ARN.match(str(_layer(cfg, stage, None, "iam_role_arn") or "")):
-            fix = f"permission-canary init --stage {stage} --region <REGION> --account <ACCOUNT> --write"
         raise DeployConfigError(
             f"{where}: stage {stage!r}: the Slack function would share the API's role or policy; give it its own: "
             f"lambda_functions.{SLACK_FUNCTION} with \"manage_iam_role\": true, \"autogen_policy\": false and "
-            f"\"iam_policy_file\": \"policy-slack-{stage}.json\" (`{fix}` adds them, run in {root})")
+            f"\"iam_policy_file\": \"policy-slack-{stage}.json\" (`{_init_command(cfg, stage, root)}` adds them)")
     if has_own_policy and not (root / ".chalice" / str(policy)).is_file():
         account = "" if ROLE_ARN.match(str(_layer(cfg, stage, None, "iam_role_arn") or "")) else " --account <ACCOUNT>"
         raise DeployConfigError(f"{where}: stage {stage!r}, function {SLACK_FUNCTION!r}: "

@@ -121,3 +121,86 @@ def test_plain_chalice_package_refuses_and_writes_nothing(project: Path, tmp_pat
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (out / "sam.json").exists()
+
+
+def _suggested(message: str, **fill: str) -> list[str]:
+    """The command a refusal suggests (between backticks), its placeholders filled as a user would."""
+    command = message.split("`")[1]
+    for placeholder, value in fill.items():
+        command = command.replace(f"<{placeholder}>", value)
+    assert "<" not in command, command
+    return command.split()
+
+
+def _run(argv: list[str], cwd: Path) -> Any:
+    import subprocess
+
+    from tests.deploy.conftest import BIN, subprocess_env
+
+    assert argv[0] == "permission-canary"
+    return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True,
+                          env=subprocess_env())
+
+
+@pytest.mark.parametrize("role", ["autogen", "per-function", "api-role"])
+def test_the_command_a_slack_refusal_suggests_works(project: Path, role: str) -> None:
+    def change(cfg: dict[str, Any]) -> None:
+        st = cfg["stages"]["dev"]
+        del st["lambda_functions"]["permission_canary_alarm_to_slack"]
+        if role != "api-role":
+            st["manage_iam_role"] = True
+            del st["iam_role_arn"]
+        if role == "per-function":
+            st["autogen_policy"] = False
+            st["iam_policy_file"] = "policy-dev.json"
+            (project / ".chalice" / "policy-dev.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}))
+
+    edit_config(project, change)
+    with pytest.raises(DeployConfigError) as exc:
+        check_stage(project, "dev")
+    argv = _suggested(str(exc.value), REGION="us-east-1", ACCOUNT="123456789012")
+    assert ("--account" in argv) == (role != "api-role")  # only asked for where the stage cannot tell it
+    result = _run(argv, project)
+    assert result.returncode == 0, result.stderr
+    check_stage(project, "dev")
+    policy = json.loads((project / ".chalice" / "policy-slack-dev.json").read_text())
+    assert "arn:aws:ssm:us-east-1:123456789012:parameter/permission-canary/dev/slack-webhook" in json.dumps(policy)
+
+
+def test_the_command_a_missing_slack_policy_file_suggests_works(project: Path) -> None:
+    def autogen(cfg: dict[str, Any]) -> None:
+        cfg["stages"]["dev"]["manage_iam_role"] = True
+        del cfg["stages"]["dev"]["iam_role_arn"]
+
+    edit_config(project, autogen)
+    (project / ".chalice" / "policy-slack-dev.json").unlink()
+    with pytest.raises(DeployConfigError, match="not found in .chalice/") as exc:
+        check_stage(project, "dev")
+    result = _run(_suggested(str(exc.value), REGION="eu-west-1", ACCOUNT="210987654321"), project)
+    assert result.returncode == 0, result.stderr
+    check_stage(project, "dev")
+    assert "arn:aws:logs:eu-west-1:210987654321:" in (project / ".chalice" / "policy-slack-dev.json").read_text()
+
+
+def test_write_slack_policy_without_a_role_arn_asks_for_the_account_and_that_command_works(project: Path) -> None:
+    def autogen(cfg: dict[str, Any]) -> None:
+        cfg["stages"]["dev"]["manage_iam_role"] = True
+        del cfg["stages"]["dev"]["iam_role_arn"]
+
+    edit_config(project, autogen)
+    refused = _run(["permission-canary", "template", "--stage", "dev", "--write-slack-policy", "us-east-1",
+                    "--output", "/dev/null"], project)
+    assert refused.returncode == 2
+    assert "cannot tell the AWS account: it has no iam_role_arn" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    result = _run(_suggested(refused.stderr, **{"12-digit account id": "123456789012"}), project)
+    assert result.returncode == 0, result.stderr
+    assert "arn:aws:logs:us-east-1:123456789012:" in (project / ".chalice" / "policy-slack-dev.json").read_text()
+
+
+def test_a_bad_account_is_one_line(project: Path) -> None:
+    result = _run(["permission-canary", "template", "--stage", "dev", "--write-slack-policy", "us-east-1",
+                   "--account", "12345", "--output", "/dev/null"], project)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --account '12345': not a 12-digit AWS account id"
