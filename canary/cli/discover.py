@@ -36,7 +36,8 @@ def _render_table(discovery: Any, console: Any) -> None:
         res = f.resource + (f"  ? = {', '.join(f.unresolved)}" if f.unresolved else "")
         if f.not_in_stage:
             res += f"  (not in this stage: {f.not_in_stage})"
-        action = f.action or f"{f.service}.{f.operation} ({f.note})"
+        action = f.action or f"{f.service}.{f.operation} " + ("(no IAM grant needed)" if f.needs_no_grant
+                                                               else "(no IAM action known)")
         table.add_row(_t(action), _t(res), _t(f.location), _t("yes" if f.action in PROBES else "-"))
     console.print(table)
     if not discovery.findings:

@@ -362,7 +362,8 @@ def decide(policy: object, action: str, candidates: Sequence[Candidate]) -> Deci
         covering += [c for c in d.covering if c not in covering]
         if d.verdict in (GRANTED, CONDITIONAL) and d.statement and d.statement not in covering:
             covering.append(d.statement)
-    detail = "; ".join(f"{shown}: {d.verdict} ({d.reason})" for shown, d in per)
+    tally = ", ".join(f"{sum(d.verdict == v for _, d in per)} {v}" for v in DECIDE_VERDICTS
+                      if any(d.verdict == v for _, d in per))
     if verdicts == {GRANTED}:
         verdict = GRANTED
     elif verdicts <= {GRANTED, CONDITIONAL}:
@@ -375,8 +376,9 @@ def decide(policy: object, action: str, candidates: Sequence[Candidate]) -> Deci
         verdict = UNRESOLVED
     first = next((d for _, d in per if d.verdict == verdict), per[0][1])
     keys = _keys_of([d for _, d in per])
+    some = f"; statements granting some of them: {', '.join(covering)}" if covering and verdict == UNRESOLVED else ""
     return Decision(verdict, first.statement, keys,
-                    f"{action} may touch any of {len(per)} candidates: {detail}",
+                    f"{action} may touch any of {len(per)} resources ({tally}){some}",
                     covering=tuple(covering) if verdict == UNRESOLVED else (), candidates=table)
 
 

@@ -29,6 +29,10 @@ EXPECTED: dict[str, set[str]] = {
     # a decorator appends the stage's suffix to the literal table name; MODE picks the archive prefix
     "postmortem": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject"},
     "tutorial": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject"},
+    # helper 9b's --check samples (tests/discover/test_verdicts.py)
+    "check_postmortem": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                         "dynamodb:Query", "dynamodb:Scan"},
+    "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject"},
 }
 
 
