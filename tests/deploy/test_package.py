@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -88,14 +88,103 @@ def _package_script() -> Any:
     return module
 
 
-def test_scripts_package_slims_the_zip_below_10_mb_keeping_what_the_runtime_lacks(
-        packaged: dict[str, Packaged], tmp_path: Path) -> None:
+def test_scripts_package_slims_a_zip_that_carries_runtime_provided_libraries(tmp_path: Path) -> None:
+    # What chalice ships when an API adds aws-xray-sdk: botocore and its dependencies (the runtime has them).
     zip_path = tmp_path / "deployment.zip"
-    shutil.copy(packaged["dev"].zip_path, zip_path)
+    kept = ["app.py", "canary/runner.py", "chalicelib/canary-dev.json", "pydantic/main.py", "aws_xray_sdk/core/__init__.py",
+            "wrapt/__init__.py", "slack_sdk/webhook/client.py", "sixpack/x.py"]
+    dropped = ["botocore/client.py", "botocore-1.44.8.dist-info/RECORD", "boto3/session.py", "s3transfer/manager.py",
+               "jmespath/parser.py", "dateutil/tz.py", "python_dateutil-2.9.0.dist-info/METADATA", "six.py",
+               "urllib3/poolmanager.py", "canary/__pycache__/runner.cpython-311.pyc"]
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in kept + dropped:
+            zf.writestr(name, b"x" * 2000)
     before, after = _package_script().slim_zip(zip_path)
-    assert after <= 10 * 1000 * 1000 < before  # aws-xray-sdk drags in botocore (~16 MB compressed)
-    names = zipfile.ZipFile(zip_path).namelist()
-    tops = {n.split("/", 1)[0] for n in names}
-    assert not tops & {"botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3"}
-    assert {"canary", "chalicelib", "pydantic", "pydantic_core", "aws_xray_sdk", "wrapt", "slack_sdk"} <= tops
-    assert not [n for n in names if "__pycache__" in n]
+    assert after < before
+    assert sorted(zipfile.ZipFile(zip_path).namelist()) == sorted(kept)
+
+
+def test_default_zip_is_lean_without_botocore_or_xray_sdk(packaged: dict[str, Packaged]) -> None:
+    zip_path = packaged["dev"].zip_path
+    tops = {n.split("/", 1)[0] for n in zipfile.ZipFile(zip_path).namelist()}
+    assert not {t for t in tops if t.startswith(("botocore", "boto3", "aws_xray_sdk", "wrapt"))}
+    assert {"canary", "chalicelib", "pydantic", "pydantic_core", "slack_sdk"} <= tops
+    # The standalone app's zip is the canary and its runtime requirements: the issue's embedding budget.
+    assert zip_path.stat().st_size <= 3_500_000
+
+
+def _requirements(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name = re.split(r"[<>=!~\[;\s]", line, maxsplit=1)[0]
+            out[name.lower().replace("_", "-")] = line[len(name):].strip()
+    return out
+
+
+def test_requirements_agree_with_the_runtime_ranges_and_the_constraints() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    from tests.deploy.conftest import ROOT
+
+    pins = _requirements(ROOT / "requirements.txt")
+    ranges = _requirements(ROOT / "canary" / "data" / "runtime-requirements.txt")
+    constraints = _requirements(ROOT / "constraints.txt")
+    assert set(pins) == set(ranges)  # the standalone zip carries exactly what `init` adds to an API
+    assert "aws-xray-sdk" not in pins and "boto3" not in pins and "botocore" not in pins
+    for name, pin in pins.items():
+        assert pin.startswith("==") and constraints[name] == pin  # the tested version
+        assert pin[2:] in SpecifierSet(ranges[name])  # inside the range embedding APIs get
+    for name, spec in ranges.items():
+        assert not spec.startswith("=="), f"{name}: a range, not a pin"
+
+
+def test_pyproject_declares_ranges_and_the_constraints_pin_every_dependency() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from tests.deploy.conftest import ROOT
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    constraints = _requirements(ROOT / "constraints.txt")
+    declared = [Requirement(r) for r in meta["dependencies"]]
+    declared += [Requirement(r) for group in meta["optional-dependencies"].values() for r in group
+                 if not r.startswith("chalice-permission-canary")]
+    for req in declared:
+        assert not any(s.operator == "==" for s in req.specifier), f"{req}: an exact pin in pyproject.toml"
+        name = req.name.lower().replace("_", "-")
+        assert name in constraints, f"{req.name} has no tested version in constraints.txt"
+        assert req.specifier.contains(constraints[name][2:], prereleases=True), (req, constraints[name])
+    assert "aws-xray-sdk" not in {r.name for r in map(Requirement, meta["dependencies"])}  # optional: [xray]
+
+
+def test_embedding_adds_at_most_3_5_mb_to_an_apis_zip(tmp_path: Path) -> None:
+    """Plain `chalice package` of a small sample API, without and with the canary embedded."""
+    bench_zip = _bench_zip()
+    plain = bench_zip.write_sample_api(tmp_path / "plain")
+    embedded = bench_zip.write_sample_api(tmp_path / "embedded")
+    bench_zip.embed_canary(embedded)
+    without = bench_zip.package(plain, tmp_path / "out-plain").stat().st_size
+    with_canary = bench_zip.package(embedded, tmp_path / "out-embedded")
+    assert with_canary.stat().st_size - without <= 3_500_000
+    names = zipfile.ZipFile(with_canary).namelist()
+    assert "canary/blueprint.py" in names and "chalicelib/canary-dev.json" in names
+    assert not [n for n in names if n.startswith(("botocore/", "aws_xray_sdk/"))]
+
+
+def _bench_zip() -> Any:
+    import importlib.util
+    import sys
+
+    from tests.deploy.conftest import ROOT
+
+    scripts = str(ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    spec = importlib.util.spec_from_file_location("bench_zip", ROOT / "scripts" / "bench_zip.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
