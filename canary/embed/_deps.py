@@ -198,7 +198,9 @@ def dependency_edits(root: Path, reqs: list[tuple[str, str]]) -> tuple[dict[Path
                     new = None
             except (tomllib.TOMLDecodeError, KeyError, TypeError):
                 new = None
-        if new is None and data is not None and (poetry or "project" in data):
+        if data is None:
+            notes.append(f"pyproject.toml: does not parse as TOML; left alone (add to its dependencies: {spec_lines})")
+        elif new is None and (poetry or "project" in data):
             notes.append(f"pyproject.toml: could not edit safely; add to its dependencies: {spec_lines}")
         elif new is not None and new != text:
             edits[pyproject] = new
