@@ -539,13 +539,17 @@ def stage_environment(project_dir: str | os.PathLike[str], stage: str,
     """
     cfg_path = Path(project_dir) / ".chalice" / "config.json"
     try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8-sig"))
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8-sig"), parse_int=_bounded_int)
     except FileNotFoundError:
         raise ConfigError(f"{cfg_path}: not found; --stage needs a Chalice project (run from its directory)") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{cfg_path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
+    except ValueError as exc:  # an integer too long to read
+        raise ConfigError(f"{cfg_path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{cfg_path}: invalid JSON: nested too deeply") from None
 
     def obj(value: Any, field: str) -> dict[str, Any]:
         if value is None:

@@ -830,3 +830,16 @@ def test_yaml_with_anchors_aliases_and_tags_is_a_config_or_a_config_error(pieces
         except ConfigError as exc:
             assert str(exc).startswith(f"{path}: ")
             assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(("chalice", "message"), [
+    ('{"stages": {"dev": {"environment_variables": {"N": ' + "9" * 5000 + "}}}}",
+     "invalid JSON: a number of 5000 digits is too long (at most 128)"),
+    ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),
+])
+def test_hostile_chalice_config_is_one_line(project: Path, chalice: str, message: str) -> None:
+    path = project / ".chalice" / "config.json"
+    path.write_text(chalice)
+    with pytest.raises(ConfigError) as info:
+        stage_environment(project, "dev")
+    assert str(info.value) == f"{path}: {message}"
