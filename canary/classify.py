@@ -198,6 +198,14 @@ def classify(error: dict[str, Any] | None, status: int | None = None,
                    message=message or "no message", transient=transient)
 
 
+def _raised_by_parser(exc: BaseException) -> bool:
+    """botocore's parsers fail on some malformed bodies with a bare KeyError/TypeError of their own."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("botocore/parsers.py")
+
+
 def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset()) -> Verdict:
     """Classify anything a boto3 call raised; unknown exceptions are ERROR, never DENIED."""
     response = getattr(exc, "response", None)
@@ -209,7 +217,7 @@ def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset(
     name = type(exc).__name__
     from botocore.parsers import ResponseParserError
 
-    if isinstance(exc, (ResponseParserError, UnicodeDecodeError)):
+    if isinstance(exc, (ResponseParserError, UnicodeDecodeError)) or _raised_by_parser(exc):
         # The body itself is never repeated: it may be garbage, huge, or hold a secret.
         return Verdict(Outcome.ERROR, error_code="UnparseableResponse", transient=True,
                        message="AWS's answer could not be parsed (truncated or garbled); it proves nothing")
