@@ -843,3 +843,23 @@ def test_hostile_chalice_config_is_one_line(project: Path, chalice: str, message
     with pytest.raises(ConfigError) as info:
         stage_environment(project, "dev")
     assert str(info.value) == f"{path}: {message}"
+
+
+JSON_PIECES = st.sampled_from([
+    '{"probes": [', "{", "}", "[", "]", ",", '"a": ', '"probes": ', "9" * 5000, "-" + "9" * 200, "1e999", "NaN",
+    "-Infinity", "true", "null", '"x"', '"${X"', '"__FILL_ME__"', '{"action": "dynamodb:Scan", "table": "t-1"}',
+    '{"action": "dynamodb:GetItem", "table": "t-1", "key": {"pk": ', "[" * 40, "]" * 40, '"\\ud800"', '"a": 1, "a": 2',
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(JSON_PIECES, min_size=1, max_size=10))
+def test_json_built_from_hostile_pieces_is_a_config_or_a_config_error(pieces: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "canary.json"
+        path.write_text("".join(pieces), encoding="utf-8")
+        try:
+            load_config(path, env={})
+        except ConfigError as exc:
+            assert str(exc).startswith(f"{path}: ")
+            assert "\n" not in str(exc)

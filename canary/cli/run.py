@@ -143,7 +143,12 @@ def validate(config_path: str | None, stage: str | None, fmt: str) -> None:
         return
     click.echo(f"{config.source}: valid, {len(calls)} probe(s)")
     for c in calls:
-        click.echo(f"  {c['id']:<32} {c['action']:<26} {c['resource']}")
+        # A resource holds config text (an S3 key may hold anything): no control character reaches the terminal.
+        click.echo(f"  {c['id']:<32} {c['action']:<26} {_printable(c['resource'])}")
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 @click.command()

@@ -141,3 +141,12 @@ def test_boto_errors_map_to_one_line_and_never_exit_1(exc: Exception, code: int)
 
 def test_other_errors_are_not_swallowed() -> None:
     assert aws_setup_error(ValueError("x")) is None
+
+
+def test_validate_shows_control_characters_in_a_resource_escaped(project: Path) -> None:
+    (project / "c.json").write_text(json.dumps({"probes": [
+        {"id": "get", "action": "s3:GetObject", "bucket": "uploads-dev", "key": "a\x1b[31mred\x07"}]}))
+    p = cli(["validate", "--config", "c.json"], {}, project)
+    assert p.returncode == 0, p.stderr
+    assert "\x1b" not in p.stdout and "\x07" not in p.stdout
+    assert "uploads-dev/a\\x1b[31mred\\x07" in p.stdout
