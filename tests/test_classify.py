@@ -25,10 +25,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from canary.classify import DENY_CODES, classify, classify_exception, deny_reason
+from canary.classify import (DENY_CODES, classify, classify_exception, classify_response, deny_reason,
+                             remediation, remediation_for)
 from canary.config import parse_config
 from canary.model import Outcome
-from canary.probes import Call, Target, build_call
+from canary.probes import Call, Target, build_call, need
 from tests.conftest import allow, deny
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aws_errors"
@@ -418,6 +419,139 @@ def test_a_429_without_a_known_code_is_transient() -> None:
 
 def test_no_error_is_allowed() -> None:
     assert classify(None).outcome is Outcome.ALLOWED
+
+
+# -- KMS denials relayed by other services (issue 11, item 7) -----------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CIPHERTEXT = ("The ciphertext refers to a customer master key that does not exist, does not exist in this region, "
+              "or you are not allowed to access. (Service: AWSKMS; Status Code: 400; Error Code: "
+              "AccessDeniedException; Request ID: 0e35c348-57ef-4b0a-81e7-87e3fd0e4344; Proxy: null)")
+
+
+def test_dynamodb_relaying_a_kms_denial_is_denied_and_says_which_key_policy_to_check(replay: Replay) -> None:
+    verdict, call, _ = replayed(replay, "dynamodb", "dynamodb/kms-access-denied.http")
+    assert (verdict.outcome, verdict.error_code) == (Outcome.DENIED, "AccessDeniedException")
+    assert "check that key's key policy and grants for this role" in (verdict.message or "")
+    assert remediation_for(verdict, call) is None
+
+
+@pytest.mark.parametrize("code", ["KMS.AccessDeniedException", "KmsAccessDenied", "KMSAccessDenied",
+                                  "KMSAccessDeniedException"])
+def test_every_code_services_use_to_relay_a_kms_denial_is_denied(code: str) -> None:
+    v = classify({"Code": code, "Message": CIPHERTEXT}, 400)
+    assert (v.outcome, v.error_code, v.transient) == (Outcome.DENIED, code, False)
+    assert "KMS refused the key that encrypts this resource" in (v.message or "")
+
+
+@pytest.mark.parametrize("code", ["KMS.ThrottlingException", "KmsThrottled", "KMSThrottling"])
+def test_kms_throttling_relayed_by_a_service_is_a_transient_error(code: str) -> None:
+    v = classify({"Code": code, "Message": "Rate exceeded"}, 400)
+    assert (v.outcome, v.transient) == (Outcome.ERROR, True)
+
+
+def test_a_kms_denial_naming_the_key_remediates_on_the_key_only() -> None:
+    call = _probe_call("dynamodb")
+    msg = (f"User: arn:aws:sts::123456789012:assumed-role/api-dev/api-dev is not authorized to perform: kms:Decrypt "
+           f"on resource: {KEY_ARN} because no identity-based policy allows the kms:Decrypt action")
+    v = classify({"Code": "AccessDeniedException", "Message": msg}, 400)
+    assert v.deny_reason == "implicit" and f"KMS refused kms:Decrypt on key {KEY_ARN}" in (v.message or "")
+    assert remediation_for(v, call) == {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN}
+
+
+def test_a_kms_denial_without_the_key_never_grants_kms_on_the_probed_resource() -> None:
+    """The bug: kms:Decrypt on the table (or an S3 object) ARN, a statement that grants nothing."""
+    call = _probe_call("dynamodb")
+    msg = ("User: arn:aws:sts::123456789012:assumed-role/api-dev/api-dev is not authorized to perform: kms:Decrypt "
+           "because no identity-based policy allows the kms:Decrypt action")
+    v = classify({"Code": "AccessDeniedException", "Message": msg}, 400)
+    assert (v.outcome, v.deny_reason) == (Outcome.DENIED, "implicit")
+    assert remediation_for(v, call) is None
+    assert "AWS did not name it" in (v.message or "")
+
+
+def test_remediation_refuses_one_services_action_on_another_services_arn() -> None:
+    with pytest.raises(ValueError, match="belongs to another service"):
+        remediation("kms:Decrypt", ("arn:aws:s3:::uploads-dev/user-files/__permission_canary__",))
+    with pytest.raises(ValueError):
+        remediation("s3:GetObject", (KEY_ARN,))
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:123456789012:table/listings-dev"),
+    ("sts:AssumeRole", "arn:aws:iam::123456789012:role/deployer"),  # authorized on an IAM ARN, by design
+    ("ssm:SendCommand", "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"),
+    ("cloudwatch:PutMetricData", "*"),
+])
+def test_remediation_accepts_an_action_on_its_own_kind_of_resource(action: str, resource: str) -> None:
+    assert remediation(action, (resource,))["Resource"] == resource
+
+
+# -- a success must prove something (issue 11, item 2) ----------------------------------------------
+
+def _call(**kw: Any) -> Call:
+    base: dict[str, Any] = {"action": "ssm:GetParameter", "service": "ssm", "operation": "get_parameter",
+                            "params": {}, "resource": "arn:aws:ssm:us-east-1:123456789012:parameter/x"}
+    return Call(**{**base, **kw})
+
+
+OK_200 = {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def test_a_2xx_to_a_request_built_to_be_refused_is_an_error_saying_data_may_have_changed() -> None:
+    v = classify_response(_call(must_fail=True, why_harmless="the condition can never hold"), OK_200)
+    assert (v.outcome, v.error_code, v.transient) == (Outcome.ERROR, "UnexpectedSuccess", False)
+    assert "may have written" in (v.message or "") and "HTTP 200" in (v.message or "")
+
+
+def test_a_2xx_missing_an_expected_field_is_a_transient_error() -> None:
+    v = classify_response(_call(expect=(need("Parameter.Name"),)), {**OK_200, "Parameter": {}})
+    assert (v.outcome, v.error_code, v.transient) == (Outcome.ERROR, "IncompleteResponse", True)
+    assert "lacks Parameter.Name" in (v.message or "")
+
+
+def test_a_2xx_with_a_wrong_expected_value_is_an_error() -> None:
+    v = classify_response(_call(expect=(need("Table.TableName", "mine"),)), {**OK_200, "Table": {"TableName": "x"}})
+    assert (v.outcome, v.error_code) == (Outcome.ERROR, "IncompleteResponse")
+
+
+def test_a_complete_2xx_is_allowed() -> None:
+    v = classify_response(_call(expect=(need("Parameter.Name"), need("Parameter.Type"))),
+                          {**OK_200, "Parameter": {"Name": "/x", "Type": "SecureString"}})
+    assert v.outcome is Outcome.ALLOWED
+
+
+SAMPLE_PROBES = {
+    "dynamodb:UpdateItem": PROBES["dynamodb"], "dynamodb:DeleteItem": {**PROBES["dynamodb"], "action": "dynamodb:DeleteItem"},
+    "dynamodb:PutItem": {**PROBES["dynamodb"], "action": "dynamodb:PutItem"},
+    "dynamodb:GetItem": {**PROBES["dynamodb"], "action": "dynamodb:GetItem"},
+    "dynamodb:BatchGetItem": {**PROBES["dynamodb"], "action": "dynamodb:BatchGetItem"},
+    "dynamodb:Query": {**PROBES["dynamodb"], "action": "dynamodb:Query"},
+    "dynamodb:Scan": {"action": "dynamodb:Scan", "table": "listings-dev"},
+    "dynamodb:DescribeTable": {"action": "dynamodb:DescribeTable", "table": "listings-dev"},
+    "s3:GetObject": {"action": "s3:GetObject", "bucket": "uploads-dev"},
+    "s3:PutObject": {"action": "s3:PutObject", "bucket": "uploads-dev"},
+    "secretsmanager:GetSecretValue": {"action": "secretsmanager:GetSecretValue", "secret": "app/db"},
+    "ses:SendEmail": PROBES["ses"], "ses:SendRawEmail": {**PROBES["ses"], "action": "ses:SendRawEmail"},
+    "sns:Publish": {"action": "sns:Publish", "sentinel_topic": "events-dev-permission-canary"},
+    "sqs:GetQueueAttributes": {"action": "sqs:GetQueueAttributes", "queue": "orders-dev"},
+    "sqs:SendMessage": {"action": "sqs:SendMessage", "sentinel_queue": "orders-dev-permission-canary"},
+    "ssm:GetParameter": {"action": "ssm:GetParameter", "name": "/app/x"},
+}
+
+
+def test_every_probe_says_what_a_success_must_prove() -> None:
+    """A new probe must declare it: either its request is built to be refused, or its 2xx carries fields."""
+    from canary.probes import PROBES as REGISTRY
+
+    assert set(SAMPLE_PROBES) == set(REGISTRY)
+    config = parse_config({"probes": list(SAMPLE_PROBES.values())}, source="test", env={})
+    for probe in config.probes:
+        call = build_call(probe, TARGET)
+        assert call.must_fail != bool(call.expect), call.action
+        assert not call.must_fail or call.harmless_errors, call.action
+        v = classify_response(call, OK_200)  # an empty 2xx, as botocore makes of a cut body
+        assert v.outcome is Outcome.ERROR, call.action
 
 
 # -- moto end to end ---------------------------------------------------------------------------------
