@@ -37,9 +37,12 @@ def test_deploy_gates_an_api_that_embeds_the_canary(emu: Emulator, tmp_path: Pat
                                 timeout=600)
         lam = emu.client("lambda")
         names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
-        roles = {n: lam.get_function(FunctionName=f"listings-api-dev-{n}")["Configuration"]["Role"]
-                 for n in ("get_listing", "permission_canary", "permission_canary_invoke",
-                           "permission_canary_alarm_to_slack")}
+        iam = emu.client("iam")
+        policies = {}
+        for n in ("get_listing", "permission_canary", "permission_canary_invoke", "permission_canary_alarm_to_slack"):
+            role = lam.get_function(FunctionName=f"listings-api-dev-{n}")["Configuration"]["Role"].rsplit("/", 1)[1]
+            (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+            policies[n] = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
         retries = lam.get_function_event_invoke_config(
             FunctionName="listings-api-dev-permission_canary")["MaximumRetryAttempts"]
     finally:
@@ -53,9 +56,12 @@ def test_deploy_gates_an_api_that_embeds_the_canary(emu: Emulator, tmp_path: Pat
     assert {"listings-api-dev-get_listing", "listings-api-dev-permission_canary", "listings-api-dev-permission_canary_invoke",
             "listings-api-dev-permission_canary_alarm_to_slack"} <= names
     assert retries == 0
-    # The canary runs with the API's own role (policy-dev.json); the Slack function with its own.
-    assert roles["permission_canary"] == roles["permission_canary_invoke"] == roles["get_listing"]
-    assert roles["permission_canary_alarm_to_slack"] != roles["get_listing"]
+    # The canary runs with the API's own policy (policy-dev.json; with autogen_policy false chalice may
+    # give each function its own role holding that same document); the Slack function its own policy.
+    api_policy = json.loads((api / ".chalice" / "policy-dev.json").read_text())
+    slack_policy = json.loads((api / ".chalice" / "policy-slack-dev.json").read_text())
+    assert policies["get_listing"] == policies["permission_canary"] == policies["permission_canary_invoke"] == api_policy
+    assert policies["permission_canary_alarm_to_slack"] == slack_policy
     deployed = json.loads((api / ".chalice" / "deployed" / "dev.json").read_text())
     assert {"get_listing", "permission_canary_invoke"} <= {r["name"] for r in deployed["resources"]}
 
