@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def emulate(stage: str, project_dir: str, config_path: str | None, policy_path: 
     from canary.model import exit_code
     from canary.probes import Target
 
+    for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # the emulator is self-contained: no profile of the shell's
+        os.environ.pop(k, None)
     root = Path(project_dir)
     if policy_path:
         from canary.policy import load_policy
