@@ -318,7 +318,9 @@ class Eval:
                    node: ast.Call | None = None) -> Vals:
         self.called.add(fn.fid)
         params = fn.params
-        if self_value is not None and fn.method_of is not None:
+        if fn.classmethod:  # `cls` was bound to the class when the function was read
+            params = params[1:]
+        elif self_value is not None and fn.method_of is not None:
             self._add((id(fn.scope), params[0]), {self_value})
             params = params[1:]
         for name, vals in zip(params, args):

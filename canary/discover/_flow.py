@@ -125,10 +125,11 @@ class Flow:
         decos = decorator_names(node)
         static = "staticmethod" in decos
         method_of = cls.cid if cls is not None and pos and not static else None
-        self.funcs[fid] = Func(fid, node, scope, pos, kw, method_of, static)
+        self.funcs[fid] = Func(fid, node, scope, pos, kw, method_of, static,
+                               classmethod=method_of is not None and "classmethod" in decos)
         self.node_scope[id(node)] = scope
-        if method_of is not None and "classmethod" not in decos:
-            self._add((id(scope), pos[0]), {InstV(method_of)})
+        if method_of is not None:
+            self._add((id(scope), pos[0]), {ClassV(method_of) if "classmethod" in decos else InstV(method_of)})
         self._prepare(defs, scope, module)
 
     def _prepare_class(self, node: ast.ClassDef, parent: Scope, module: Module) -> None:

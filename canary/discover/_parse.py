@@ -53,7 +53,8 @@ class Func:
     method_of: int | None  # class id when the first parameter is self
     static: bool
     rewrites: list[Any] = field(default_factory=list)
-    defaults: list[str] = field(default_factory=list)  # the parameters that have a default  # what its decorators do to its arguments (_wrappers)
+    defaults: list[str] = field(default_factory=list)  # the parameters that have a default
+    classmethod: bool = False  # its first parameter is the class, whoever calls it  # what its decorators do to its arguments (_wrappers)
 
 
 @dataclass(eq=False)
@@ -113,16 +114,27 @@ def absolute_module(module: str | None, level: int, package: str) -> str | None:
     return ".".join(base)
 
 
+def _package_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.py")
+                  if not {"__pycache__", "tests", "test"} & set(p.relative_to(directory).parts[:-1]))
+
+
 def project_files(root: Path) -> list[Module]:
-    """Parse app.py, chalicelib/ and every project module they import (each file once)."""
+    """Parse app.py, chalicelib/ and every project module they import (each file once).
+
+    A project package that is imported is read whole, as chalicelib/ is: its modules may be
+    loaded by name at run time (`importlib.import_module(f"checks.{name}")`). Those only found that
+    way are skipped, not fatal, when they do not parse.
+    """
     start = [root / "app.py"]
     lib = root / "chalicelib"
     if lib.is_dir():
-        start += sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
+        start += _package_files(lib)
     seen: dict[Path, Module] = {}
-    queue = [p for p in start if p.is_file()]
+    queue = [(p, False) for p in start if p.is_file()]
+    packages: set[Path] = {lib}
     while queue:
-        path = queue.pop()
+        path, optional = queue.pop()
         resolved = path.resolve()
         if resolved in seen:
             continue
@@ -132,10 +144,14 @@ def project_files(root: Path) -> list[Module]:
         try:
             tree = ast.parse(source, filename=str(rel))
         except SyntaxError as exc:
+            if optional:
+                continue
             from canary.errors import CanaryError
 
             raise CanaryError(f"{rel}:{exc.lineno}: cannot parse: {exc.msg}") from None
         except (RecursionError, MemoryError):
+            if optional:
+                continue
             from canary.errors import CanaryError
 
             raise CanaryError(f"{rel}: cannot parse: nested too deeply for Python's parser") from None
@@ -145,8 +161,12 @@ def project_files(root: Path) -> list[Module]:
         for imported in mod.imports:
             for cand in _candidates(root, imported):
                 if cand.is_file() and cand.resolve() not in seen:
-                    queue.append(cand)
+                    queue.append((cand, False))
                     break
+        top = root / rel.parts[0]
+        if len(rel.parts) > 1 and top not in packages and (top / "__init__.py").is_file():
+            packages.add(top)
+            queue = [(p, True) for p in _package_files(top) if p.resolve() not in seen][::-1] + queue
     return sorted(seen.values(), key=lambda m: m.rel)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from canary.discover._values import StrV, Unknown, Value
 
@@ -36,6 +36,7 @@ class Rewrite:
     guards: tuple[ast.expr, ...]  # the `if` tests the rewrite sits under (all must hold)
     scope_node: ast.AST        # the wrapper def, whose scope evaluates `appended` and the guards
     label: str                 # "rewritten by @name at file:line"
+    position: int | None = None  # the wrapper passes it on at this position (its own named parameter)
 
 
 def decorator_name(d: ast.expr) -> str | None:
@@ -78,31 +79,48 @@ def _walk(body: list[ast.stmt], guards: tuple[ast.expr, ...]) -> Iterator[tuple[
                     yield sub, guards
 
 
-def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str, rel: str) -> list[Rewrite]:
+def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str, rel: str,
+                      wrapped: set[str]) -> list[Rewrite]:
+    """What `wrapper` changes in the arguments it passes on to the function it wraps (named in `wrapped`)."""
     kw = wrapper.args.kwarg.arg if wrapper.args.kwarg else None
     va = wrapper.args.vararg.arg if wrapper.args.vararg else None
-    if kw is None and va is None:
-        return []
+    named = [a.arg for a in wrapper.args.posonlyargs + wrapper.args.args]
+    named_kw = [a.arg for a in wrapper.args.kwonlyargs]
+    position = {p: i for i, p in enumerate(named)}
     out: list[Rewrite] = []
 
     def add(param: str, node: ast.AST, guards: tuple[ast.expr, ...], appended: ast.expr | None = None,
-            replaced: bool = False) -> None:
+            replaced: bool = False, pos: int | None = None) -> None:
         label = f"rewritten by @{deco} at {rel}:{getattr(node, 'lineno', wrapper.lineno)}"
-        out.append(Rewrite(param, appended, replaced, guards, wrapper, label))
+        out.append(Rewrite(param, appended, replaced, guards, wrapper, label, pos))
+
+    def own(name: str) -> bool:  # one of the wrapper's named parameters
+        return name in position or name in named_kw
 
     for node, guards in _walk(wrapper.body, ()):
         if isinstance(node, ast.AugAssign):
             key = _key(node.target, kw)
+            t = node.target
             if key is not None:
                 add(key, node, guards, node.value if isinstance(node.op, ast.Add) and key != ANY else None)
-            elif isinstance(node.target, ast.Name) and node.target.id in (kw, va):
+            elif isinstance(t, ast.Name) and t.id in (kw, va):
                 add(ANY, node, guards)
+            elif isinstance(t, ast.Name) and own(t.id):  # `table_name += "-dev"`
+                add(t.id, node, guards, node.value if isinstance(node.op, ast.Add) else None,
+                    pos=position.get(t.id))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            v = node.value
             for t in targets:
                 key = _key(t, kw)
-                if key is not None and key != ANY and node.value is not None:
-                    v = node.value
+                if isinstance(t, ast.Name) and own(t.id) and v is not None:
+                    pos = position.get(t.id)
+                    if (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name)
+                            and v.left.id == t.id):
+                        add(t.id, node, guards, v.right, pos=pos)
+                    else:
+                        add(t.id, node, guards, replaced=True, pos=pos)
+                elif key is not None and key != ANY and v is not None:
                     if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and _key(v.left, kw) == key:
                         add(key, node, guards, v.right)
                     else:
@@ -113,7 +131,26 @@ def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str
             obj = node.func.value
             if isinstance(obj, ast.Name) and obj.id == kw and node.func.attr in ("update", "__setitem__"):
                 add(ANY, node, guards)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in wrapped:
+            # `func(table_name + "-dev", *args, **kwargs)`: what it passes that is not what it received
+            for i, arg in enumerate(node.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                if isinstance(arg, ast.Name) and named[i:i + 1] == [arg.id]:
+                    continue
+                _passed(add, "", arg, node, guards, i)
+            for k in node.keywords:
+                if k.arg is not None and not (isinstance(k.value, ast.Name) and k.value.id == k.arg):
+                    _passed(add, k.arg, k.value, node, guards, None)
     return out
+
+
+def _passed(add: Any, param: str, arg: ast.expr, node: ast.AST, guards: tuple[ast.expr, ...],
+            pos: int | None) -> None:
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add) and isinstance(arg.left, ast.Name):
+        add(param or arg.left.id, node, guards, arg.right, pos=pos)
+    else:
+        add(param or ANY, node, guards, replaced=param != "" or pos is not None, pos=pos)
 
 
 def find_rewrites(funcs: "dict[int, Func]", rel_of: "dict[int, str]") -> None:
@@ -127,9 +164,11 @@ def find_rewrites(funcs: "dict[int, Func]", rel_of: "dict[int, str]") -> None:
             name = decorator_name(d)
             for deco in by_name.get(name or "", ()):
                 if deco.fid not in cache:
-                    cache[deco.fid] = [r for sub in ast.walk(deco.node)
-                                       if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub is not deco.node
-                                       for r in _wrapper_rewrites(sub, deco.node.name, rel_of[deco.fid])]
+                    defs = [sub for sub in ast.walk(deco.node) if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                    wrapped = {d.args.args[0].arg for d in defs if d.args.args}  # `def deco(func)`
+                    cache[deco.fid] = [r for sub in defs if sub is not deco.node
+                                       for r in _wrapper_rewrites(sub, deco.node.name, rel_of[deco.fid],
+                                                                  wrapped - {a.arg for a in sub.args.args})]
                 fn.rewrites.extend(cache[deco.fid])
 
 
@@ -138,7 +177,10 @@ class Wrappers:
 
     def rewritten(self, fn: "Func", name: str, values: frozenset[Value]) -> frozenset[Value]:
         """The values `fn` sees in parameter `name` when its callers pass `values`."""
-        rules = [r for r in fn.rewrites if r.param in (name, ANY)]
+        index = fn.params.index(name) if name in fn.params else None
+        if index is not None and fn.method_of is not None and not fn.static:
+            index -= 1  # the wrapper's positions count after `self`
+        rules = [r for r in fn.rewrites if r.param in (name, ANY) or (r.position is not None and r.position == index)]
         if not rules or not any(isinstance(v, StrV) for v in values):
             return values
         out: set[Value] = {v for v in values if not isinstance(v, StrV)}

@@ -118,3 +118,26 @@ def test_output_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
     outs = {subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "97")}
     assert len(outs) == 1
+
+
+def test_a_classmethod_factory_builds_the_instance_with_its_table(tmp_path: Path) -> None:
+    # the style of a storage class built from the environment (seen in public websocket chat samples)
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+
+        class Storage(object):
+            def __init__(self, table):
+                self._table = table
+
+            @classmethod
+            def from_env(cls, suffix=""):
+                return cls(boto3.resource("dynamodb").Table(os.environ["TABLE"] + suffix))
+
+            def save(self, item):
+                self._table.put_item(Item=item)
+
+        STORAGE = Storage.from_env("-connections")
+        STORAGE.save({})
+        """})
+    assert by_operation(root)["PutItem"]["TableName"] == {"${TABLE}-connections"}

@@ -45,3 +45,13 @@ def test_top_level_project_modules_next_to_app_py_are_read(tmp_path: Path) -> No
     write(tmp_path, {"app.py": "from storage import save\n", "storage.py": "import boto3\n",
                      "unused.py": "import boto3\nboto3.client('sqs').send_message(QueueUrl='q', MessageBody='')\n"})
     assert [m.rel for m in project_files(tmp_path)] == ["app.py", "storage.py"]
+
+
+def test_an_imported_project_package_is_read_whole_for_modules_loaded_by_name(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "from checks import registry\n",
+                     "checks/__init__.py": "", "checks/registry.py": "import importlib\n",
+                     "checks/disk.py": "import boto3\nboto3.client('ec2').describe_volumes()\n",
+                     "checks/py2_script.py": "print 'old'\n",  # never imported: skipped, not fatal
+                     "checks/tests/test_disk.py": "import boto3\n"})
+    assert [m.rel for m in project_files(tmp_path)] == ["app.py", "checks/__init__.py", "checks/disk.py",
+                                                        "checks/registry.py"]

@@ -115,3 +115,38 @@ def test_the_postmortem_api_never_reports_the_bare_literal_table() -> None:
     no_stage = {c.operation: c for c in analyze(APPS / "postmortem", {})[0]}
     (alt,) = dict(no_stage["UpdateItem"].params)["TableName"]
     assert alt.literal is None and alt.parts[0] == Lit("listings")  # partly known, not "listings"
+
+
+def test_a_wrapper_that_rebinds_its_own_parameter_rewrites_the_positional_argument(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import functools
+        import os
+        import boto3
+
+        def stage_table(func):
+            @functools.wraps(func)
+            def wrapper(table_name, *args, **kwargs):
+                table_name += "-" + os.environ.get("STAGE", "dev")
+                return func(table_name, *args, **kwargs)
+            return wrapper
+
+        def prefixed(func):
+            def wrapper(name, *args, **kwargs):
+                return func(name + lookup_prefix(), *args, **kwargs)
+            return wrapper
+
+        @stage_table
+        def table(name):
+            return boto3.resource("dynamodb").Table(name)
+
+        @prefixed
+        def queue_url(name):
+            return name
+
+        def handler():
+            table("listings").update_item(Key={})
+            boto3.client("sqs").send_message(QueueUrl=queue_url("jobs"), MessageBody="")
+        """})
+    found = by_operation(root)
+    assert found["UpdateItem"]["TableName"] == {"listings-${STAGE}"}
+    assert found["SendMessage"]["QueueUrl"] == {"jobs?"}
