@@ -47,7 +47,7 @@ def _render_table(discovery: Any, console: Any) -> None:
 
 
 def _row_line(r: Any) -> str:
-    line = f"  {r.finding.action} on {r.finding.resource} ({r.finding.location}): {r.verdict} — {r.reason}"
+    line = f"  {r.finding.action} on {r.resource} ({r.finding.location}): {r.verdict} — {r.reason}"
     if len(r.candidates) > 1:
         line += "\n" + "\n".join(f"      candidate {c}: {v}" for c, v in r.candidates)
     return line
@@ -69,7 +69,7 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
     if fill:
         say("To fill in (the source tells only part of these resources; no statement is guessed for them):")
         for r in fill:
-            say(f"  {r.finding.action} at {r.finding.location}: {r.finding.resource} — ? = {', '.join(r.to_fill)}")
+            say(f"  {r.finding.action} at {r.finding.location}: {r.resource} — ? = {', '.join(r.to_fill)}")
     if result.unresolved:
         say(f"UNRESOLVED ({'fails with --strict' if not strict else 'fails: --strict'}): the policy grants "
             "some but not all values these calls may touch:", "bold yellow")
@@ -81,6 +81,10 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
         say("Not in this stage (never run with this stage's settings; not checked):")
         for f in result.not_in_stage:
             say(f"  {f.action or f.operation} at {f.location}: {f.not_in_stage}")
+    if result.own_credentials:
+        say("Not under this stage's role (the client has its own credentials; not checked):")
+        for f in result.own_credentials:
+            say(f"  {f.action or f.operation} at {f.location}")
     if result.no_grant_needed:
         say("No IAM permission needed:")
         for f in result.no_grant_needed:

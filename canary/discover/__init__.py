@@ -46,6 +46,7 @@ class Finding:
     not_in_stage: str | None = None    # why the stage never runs this call
     note: str | None = None            # why no IAM action is named (unauthenticated, unknown to AWS)
     needs_no_grant: bool = False       # IAM does not authorize this operation
+    own_credentials: str | None = None  # the client is built with its own keys/profile, not the stage's role
 
     @property
     def location(self) -> str:
@@ -62,7 +63,7 @@ class Finding:
                 "candidates": [show(c) for c in self.candidates],
                 "unresolved": list(self.unresolved), "file": self.file, "line": self.line,
                 "service": self.service, "operation": self.operation, "via": self.via,
-                "not_in_stage": self.not_in_stage, "note": self.note}
+                "not_in_stage": self.not_in_stage, "note": self.note, "own_credentials": self.own_credentials}
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Discovery:
         """Split the findings into those the canary can probe and those it cannot (yet)."""
         from canary.probes import PROBES
 
-        live = [f for f in self.findings if f.action and f.not_in_stage is None]
+        live = [f for f in self.findings if f.action and f.not_in_stage is None and f.own_credentials is None]
         yes = [f for f in live if f.action in PROBES]
         no = [f for f in live if f.action not in PROBES]
         return yes, no
@@ -133,7 +134,8 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
     gc.disable()
     try:
         raw, files = analyze(root, env)
-        findings = findings_for(raw, env, region=region, account=account, partition=partition)
+        findings = mark_own_credentials(root, findings_for(raw, env, region=region, account=account,
+                                                           partition=partition))
     finally:
         if enabled:
             gc.enable()
@@ -167,3 +169,69 @@ def unmodelled_services(root: Path, files: list[str]) -> list[str]:
                 out.append(f"{rel}:{node.lineno}: boto3 {node.func.attr} {arg.value!r}: botocore has no model for "
                            "this service, so its calls cannot be mapped to IAM actions; check them by hand")
     return sorted(set(out))
+
+
+_CREDENTIAL_KWARGS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "profile_name"})
+
+
+def _constructors(scope: Any) -> list[tuple[str, bool]]:
+    """(service or "*" for a Session, built with its own credentials) for each boto3 constructor in a scope."""
+    import ast
+
+    out: list[tuple[str, bool]] = []
+    todo = list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue  # its own scope
+        todo.extend(ast.iter_child_nodes(node))
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else "")
+        if name not in ("client", "resource", "Session"):
+            continue
+        creds = any(k.arg in _CREDENTIAL_KWARGS for k in node.keywords)
+        if name == "Session":
+            if creds:
+                out.append(("*", True))
+            continue
+        arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "service_name"), None)
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            out.append((arg.value, creds))
+    return out
+
+
+def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
+    """Mark calls made through a client built with its own keys or profile: the stage's role does not sign them.
+
+    A call counts as such when its function (else its module) builds that service's client only with
+    explicit `aws_access_key_id`/`aws_session_token`/`profile_name` (or a Session with them) and the file
+    builds no credential-less one; the check lists them apart instead of judging the role's policy on them.
+    """
+    import ast
+    import dataclasses
+
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.file, []).append(f)
+    marked: dict[int, str] = {}
+    for rel, group in by_file.items():
+        try:
+            tree = ast.parse((root / rel).read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, OSError, ValueError, RecursionError):
+            continue
+        scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        built = {id(sc): _constructors(sc) for sc in scopes}
+        plain = {svc for got in built.values() for svc, creds in got if not creds}
+        for f in group:
+            inner = [sc for sc in scopes[1:] if sc.lineno <= f.line <= (sc.end_lineno or sc.lineno)]
+            for sc in sorted(inner, key=lambda n: -n.lineno)[:1] + [tree]:
+                mine = [(svc, creds) for svc, creds in built[id(sc)] if svc in (f.service, "*")]
+                if not mine:
+                    continue
+                if all(creds for _, creds in mine) and f.service not in plain:
+                    marked[id(f)] = (f"{rel}:{f.line} uses a {f.service} client built with its own credentials "
+                                     "(aws_access_key_id/profile_name), not the stage's role")
+                break
+    return [dataclasses.replace(f, own_credentials=marked[id(f)]) if id(f) in marked else f for f in findings]

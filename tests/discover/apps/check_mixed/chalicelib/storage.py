@@ -1,5 +1,7 @@
 import boto3
 
+from chalicelib.mailer import notify
+
 
 class Storage:
     def __init__(self, bucket):
@@ -12,3 +14,4 @@ class Storage:
         else:
             key = "drafts/" + name
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        notify("team@mixed.example.com", key)
