@@ -62,4 +62,6 @@ def permission_canary_invoke(event: Any, context: Any) -> dict[str, Any]:
 def permission_canary_alarm_to_slack(event: Any) -> dict[str, Any]:
     from canary.handlers import alarm_to_slack
 
-    return alarm_to_slack(event.message, subject=event.subject or None)
+    record = (event.to_dict().get("Records") or [{}])[0]
+    return alarm_to_slack(event.message, subject=event.subject or None, context=getattr(event, "context", None),
+                          message_id=(record.get("Sns") or {}).get("MessageId"))

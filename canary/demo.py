@@ -229,10 +229,12 @@ def _slack_preview(out: _Out, report: dict[str, Any]) -> None:
     out.say("\nThe Slack message this alarm produces (Block Kit, shown as text; "
             "`permission-canary notify --dry-run` prints the JSON):")
     from rich.panel import Panel
+    from rich.text import Text
 
     parts = [block["text"]["text"] for block in payload.get("blocks", [])
              if isinstance(block.get("text"), dict) and block["text"].get("text")]
-    out.c.print(Panel("\n\n".join(parts), title="#oncall", title_align="left", expand=False), highlight=False)
+    # Text(): the message holds AWS text; `[/x]` in it is content, never rich markup.
+    out.c.print(Panel(Text("\n\n".join(parts)), title="#oncall", title_align="left", expand=False), highlight=False)
 
 
 def _offline_check(out: _Out, work: Path, failures: list[str]) -> None:

@@ -181,6 +181,7 @@ def slack_settings(app_name: str, stage: str) -> dict[str, Any]:
 
 def slack_policy_document(cfg: dict[str, Any], stage: str, *, region: str, account: str) -> dict[str, Any]:
     """The Slack function's policy for `stage`, built by the notifier's own `slack_policy`."""
+    from canary.alarms import undelivered_queue_name
     from canary.notifiers.policy import slack_policy
 
     env = _env(cfg, stage, SLACK_FUNCTION)
@@ -189,7 +190,8 @@ def slack_policy_document(cfg: dict[str, Any], stage: str, *, region: str, accou
                         log_group=env.get("CANARY_LOG_GROUP") or f"/aws/lambda/{app}-{stage}-permission_canary",
                         parameter_name=env.get("SLACK_WEBHOOK_SSM_PARAMETER") or f"/permission-canary/{stage}/slack-webhook",
                         kms_key_arn=env.get("SLACK_WEBHOOK_KMS_KEY_ARN") or None,
-                        function_name=f"{app}-{stage}-{SLACK_FUNCTION}")
+                        function_name=f"{app}-{stage}-{SLACK_FUNCTION}",
+                        undelivered_queue=undelivered_queue_name(stage))
 
 
 def clean_pycache(root: Path) -> int:

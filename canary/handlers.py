@@ -221,14 +221,19 @@ def run_manual(payload: Any, context: Any) -> dict[str, Any]:
     return _run(context, probes, publish)
 
 
-def alarm_to_slack(message: str, subject: str | None = None) -> dict[str, Any]:
-    """Hand a CloudWatch alarm notification to the Slack notifier (or log it when there is none)."""
+def alarm_to_slack(message: str, subject: str | None = None, context: Any = None,
+                   message_id: str | None = None) -> dict[str, Any]:
+    """Hand a CloudWatch alarm notification to the Slack notifier (or log it when there is none).
+
+    Raises when the alarm was not delivered, so the invocation fails and Lambda retries it, then
+    keeps it in the undelivered-alerts queue (`canary.notifiers.handler`).
+    """
     try:
         from canary.notifiers.handler import handle_sns_alarm
     except ImportError:
         handle_sns_alarm = None
     if handle_sns_alarm is not None:
-        return handle_sns_alarm(message, subject=subject)
+        return handle_sns_alarm(message, subject=subject, context=context, message_id=message_id)
     try:
         alarm = json.loads(message)
     except ValueError:

@@ -47,6 +47,11 @@ def _load_report(path: str) -> dict[str, Any]:
     return data
 
 
+def _printable(text: str) -> str:
+    """Text from an alarm or AWS, safe for a terminal: control characters (ANSI escapes) become '?'."""
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
+
+
 def _preview(payload: dict[str, Any]) -> str:
     """A terminal rendition of the blocks: what the channel would read."""
     lines: list[str] = []
@@ -61,7 +66,31 @@ def _preview(payload: dict[str, Any]) -> str:
             lines.append("-" * 40)
         elif kind == "context":
             lines += [e.get("text", "") for e in block.get("elements", [])]
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
+
+
+LOOKUP_S = 15.0  # the whole report lookup, whatever CloudWatch Logs does
+
+
+def _lookup(log_group: str, region: str | None) -> Any:
+    import time
+
+    import boto3
+    from botocore.config import Config
+
+    from canary.notifiers._http import bound_client
+    from canary.notifiers.alarm import REGION_NAME
+    from canary.notifiers.report import latest_report
+
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    if not session.region_name:
+        raise CanaryError("no AWS region for the report lookup in $CANARY_LOG_GROUP: pass --region, or set "
+                          "AWS_REGION (or AWS_DEFAULT_REGION)")
+    if not REGION_NAME.match(session.region_name):
+        raise CanaryError(f"{session.region_name[:60]!r} is not an AWS region name (e.g. us-east-1)")
+    deadline = time.monotonic() + LOOKUP_S
+    logs = session.client("logs", config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 2}))
+    return latest_report(bound_client(logs, deadline), log_group, deadline=deadline)
 
 
 @click.command("notify")
@@ -73,9 +102,11 @@ def _preview(payload: dict[str, Any]) -> str:
 @click.option("--webhook", metavar="URL",
               help="Post to this incoming webhook (default $SLACK_WEBHOOK_URL; prefer the variable: "
                    "a URL on the command line lands in shell history).")
+@click.option("--region", default=None, metavar="REGION",
+              help="AWS region of $CANARY_LOG_GROUP (default: the usual AWS_REGION / profile resolution).")
 @click.option("--dry-run", is_flag=True, help="Print the Block Kit JSON; never post.")
 @fail_on_canary_error
-def notify(alarm_path: str, report_path: str | None, webhook: str | None, dry_run: bool) -> None:
+def notify(alarm_path: str, report_path: str | None, webhook: str | None, region: str | None, dry_run: bool) -> None:
     """Render (and optionally post) the Slack message an alarm would produce."""
     from canary.notifiers.alarm import AlarmMessageError, alarm_from_dict
     from canary.notifiers.message import render
@@ -91,11 +122,7 @@ def notify(alarm_path: str, report_path: str | None, webhook: str | None, dry_ru
     if report_path:
         report = _load_report(report_path)
     elif alarm.state == "ALARM" and log_group:
-        from canary.notifiers.report import latest_report
-
-        import boto3
-
-        lookup = latest_report(boto3.Session().client("logs"), log_group)
+        lookup = _lookup(log_group, region)
         report, unavailable = lookup.report, lookup.unavailable
     elif alarm.state == "ALARM":
         unavailable = "no --report given and CANARY_LOG_GROUP is not set"
@@ -103,7 +130,7 @@ def notify(alarm_path: str, report_path: str | None, webhook: str | None, dry_ru
     payload = render(alarm, report=report if alarm.state == "ALARM" else None, details_unavailable=unavailable,
                      log_group=log_group, stage=alarm.stage or os.environ.get("CANARY_STAGE") or None)
     if dry_run:
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
         return
 
     url = webhook or os.environ.get("SLACK_WEBHOOK_URL")
@@ -121,6 +148,6 @@ def notify(alarm_path: str, report_path: str | None, webhook: str | None, dry_ru
     if delivery.posted:
         click.echo(f"posted to Slack ({delivery.attempts} attempt(s))")
         return
-    click.echo(f"not posted: {delivery.status} {delivery.reason or ''} ({delivery.attempts} attempt(s))".rstrip(),
-               err=True)
+    click.echo(_printable(f"not posted: {delivery.status} {delivery.reason or ''} "
+                          f"({delivery.attempts} attempt(s))").rstrip(), err=True)
     raise SystemExit(1)

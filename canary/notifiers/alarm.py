@@ -11,12 +11,14 @@ become a Lambda crash loop.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from canary.errors import CanaryError
 
-__all__ = ["Alarm", "AlarmMessageError", "KINDS", "STATES", "parse_alarm", "alarm_from_dict"]
+__all__ = ["Alarm", "AlarmMessageError", "KINDS", "STATES", "REGION_NAME", "parse_alarm", "alarm_from_dict",
+           "canary_kind", "partition_of"]
 
 STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 # alarm kind -> the metric it watches (DESIGN.md "Metrics") and the alarm-name suffix the deploy tools use.
@@ -25,6 +27,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "errors": ("ProbesErrored", "-errors"),
     "heartbeat": ("ProbesRun", "-heartbeat"),
 }
+# AWS region names in every partition: us-east-1, cn-north-1, us-gov-west-1, us-iso-east-1,
+# us-isob-east-1, eu-isoe-west-1, us-isof-south-1, ap-southeast-7, mx-central-1 ... Only a name that
+# matches becomes part of a console link (or an AWS client's region); anything else gives no link.
+REGION_NAME = re.compile(r"\A[a-z]{2}(?:-(?:gov|iso[a-z]?))?-[a-z]{2,10}-[0-9]{1,2}\Z")
 _KIND_BY_METRIC = {metric: kind for kind, (metric, _) in KINDS.items()}
 
 
@@ -52,6 +58,10 @@ class Alarm:
     stage: str | None = None
     periods: int | None = None
     period_s: int | None = None
+    # True only for a one-metric Trigger (what `template`/`provision` create); metric math and
+    # composite alarms are False. `dimensions` are that metric's.
+    single_metric: bool = False
+    dimensions: tuple[tuple[str, str], ...] = ()
 
 
 def parse_alarm(message: str) -> Alarm:
@@ -98,9 +108,10 @@ def alarm_from_dict(data: Any) -> Alarm:
                                 f"(expected one of {', '.join(STATES)})")
     trigger = data.get("Trigger") if isinstance(data.get("Trigger"), dict) else {}
     metric, namespace, dims = _metric_of(trigger)
+    single = isinstance(trigger.get("MetricName"), str) and not trigger.get("Metrics")
     arn = _str(data, "AlarmArn")
     arn_parts = arn.split(":") if arn else []
-    region = arn_parts[3] if len(arn_parts) > 4 and arn_parts[3] else None
+    region = arn_parts[3] if len(arn_parts) > 4 and REGION_NAME.match(arn_parts[3]) else None
     partition = arn_parts[1] if len(arn_parts) > 4 and arn_parts[1] else "aws"
     account = _str(data, "AWSAccountId") or (arn_parts[4] if len(arn_parts) > 4 and arn_parts[4] else None)
     periods = trigger.get("EvaluationPeriods")
@@ -112,6 +123,7 @@ def alarm_from_dict(data: Any) -> Alarm:
         namespace=namespace, stage=dims.get("Stage"),
         periods=periods if isinstance(periods, int) else None,
         period_s=period if isinstance(period, int) else None,
+        single_metric=single, dimensions=tuple(sorted(dims.items())),
     )
 
 
@@ -152,3 +164,47 @@ def _kind(metric: str | None, name: str) -> str:
         if name.endswith(suffix):
             return kind
     return "unknown"
+
+
+def partition_of(region: str | None) -> str | None:
+    """The partition a valid region name belongs to (None for an invalid name)."""
+    if not region or not REGION_NAME.match(region):
+        return None
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if "-gov-" in region:
+        return "aws-us-gov"
+    if "-iso" in region:
+        return {"iso": "aws-iso", "isob": "aws-iso-b", "isoe": "aws-iso-e", "isof": "aws-iso-f"}.get(
+            region.split("-")[1], "aws-iso")
+    return "aws"
+
+
+def canary_kind(alarm: Alarm, *, namespace: str, stage: str | None = None) -> str | None:
+    """Which of the canary's own alarms this is (`denied`, `errors`, `heartbeat`, `undelivered`), else None.
+
+    Only an alarm exactly as `template`/`provision` create it counts: its name is one of theirs
+    (`<namespace>-<stage>-<key>`), it watches one metric, in the config's namespace, with the stage's
+    `Stage` dimension (the undelivered-alerts alarm: the stage's dead-letter queue in `AWS/SQS`).
+    Anything else published to the topic (an RDS CPU alarm, a metric-math or composite alarm, a
+    look-alike name) is not the canary's and must not be dressed up as one.
+    """
+    from canary.alarms import ALARMS, UNDELIVERED_KEY, UNDELIVERED_METRIC, UNDELIVERED_NAMESPACE, alarm_name, \
+        undelivered_queue_name
+
+    if not alarm.single_metric:
+        return None
+    dims = dict(alarm.dimensions)
+    stage = stage or dims.get("Stage")
+    if not stage:
+        stage = alarm.name.rsplit("-", 1)[0][len(namespace) + 1:] if alarm.name.startswith(namespace + "-") else ""
+    if not stage:
+        return None
+    for spec in ALARMS:
+        if (alarm.name == alarm_name(spec, stage, namespace) and alarm.namespace == namespace
+                and alarm.metric == spec.metric and dims == {"Stage": stage}):
+            return spec.key
+    if (alarm.name == f"{namespace}-{stage}-{UNDELIVERED_KEY}" and alarm.namespace == UNDELIVERED_NAMESPACE
+            and alarm.metric == UNDELIVERED_METRIC and dims == {"QueueName": undelivered_queue_name(stage)}):
+        return UNDELIVERED_KEY
+    return None

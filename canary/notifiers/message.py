@@ -17,9 +17,9 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from canary.classify import DENY_ADVICE
-from canary.notifiers.alarm import KINDS, Alarm
+from canary.notifiers.alarm import KINDS, Alarm, partition_of
 
-__all__ = ["render", "render_for_demo", "console_urls", "MAX_BLOCKS", "MAX_SECTION_TEXT", "MAX_HEADER_TEXT",
+__all__ = ["render", "render_plain", "render_for_demo", "console_urls", "MAX_BLOCKS", "MAX_SECTION_TEXT", "MAX_HEADER_TEXT",
            "MAX_MESSAGE_TEXT"]
 
 MAX_BLOCKS = 50
@@ -37,12 +37,14 @@ _ALARM_TITLE = {
     "denied": "the API's role is missing permissions",
     "errors": "canary probes keep failing",
     "heartbeat": "the permission canary stopped reporting",
+    "undelivered": "alarm notifications could not be delivered to Slack",
     "unknown": "permission canary alarm",
 }
 _RECOVERED = {
     "denied": "no probe is denied any more: the API's role can do everything the canary probes",
     "errors": "the canary's probes no longer fail with errors",
     "heartbeat": "the permission canary is running and reporting again",
+    "undelivered": "the undelivered-alerts queue is empty again",
     "unknown": "the alarm is back to OK",
 }
 
@@ -93,15 +95,21 @@ def _fit(probes: list[dict[str, Any]], *, blocks_left: int, chars_left: int) -> 
     return shown
 
 
+_CONSOLE = {"aws": "https://{region}.console.aws.amazon.com", "aws-cn": "https://console.amazonaws.cn",
+            "aws-us-gov": "https://console.amazonaws-us-gov.com"}
+
+
 def console_urls(alarm: Alarm, log_group: str | None) -> dict[str, str]:
-    """Console links for the alarm and the canary's log group (empty when the region is unknown)."""
+    """Console links for the alarm and the canary's log group.
+
+    Built only from a valid region name (`alarm.REGION_NAME`) in a partition with a public console;
+    the host never comes from the message itself. No valid region, no links.
+    """
     region = alarm.region
-    if not region:
+    host = _CONSOLE.get(partition_of(region) or "")
+    if not region or not host:
         return {}
-    host = {"aws-cn": "https://console.amazonaws.cn",
-            "aws-us-gov": "https://console.amazonaws-us-gov.com"}.get(alarm.partition,
-                                                                     f"https://{region}.console.aws.amazon.com")
-    base = f"{host}/cloudwatch/home?region={region}"
+    base = f"{host.format(region=region)}/cloudwatch/home?region={region}"
     urls = {"alarm": f"{base}#alarmsV2:alarm/{quote(alarm.name, safe='')}"}
     if log_group:
         # The console's fragment encoding: percent-encode twice, then '%' becomes '$'.
@@ -185,6 +193,8 @@ def render(alarm: Alarm, *, report: Mapping[str, Any] | None = None, details_una
         pre.append(_section(_insufficient_text(alarm, kind, stage) + "\n" + facts))
     elif kind == "heartbeat":
         pre.append(_section(_heartbeat_text(alarm, stage, report, details_unavailable) + "\n" + facts))
+    elif kind == "undelivered":
+        pre.append(_section(_undelivered_text(alarm, stage) + "\n" + facts))
     else:
         failing = _failing(report) if report else []
         pre.append(_section(_alarm_summary(report, failing, details_unavailable, stage) + "\n" + facts))
@@ -222,7 +232,7 @@ def _alarm_facts(alarm: Alarm) -> str:
     if alarm.metric:
         parts.append(f"on {_code(alarm.metric)}")
     if alarm.old_state:
-        parts.append(f"went {alarm.old_state} → {alarm.state}")
+        parts.append(f"went {_esc(alarm.old_state)} → {_esc(alarm.state)}")
     if alarm.changed_at:
         parts.append(f"at {_esc(alarm.changed_at)}")
     text = " ".join(parts) + "."
@@ -275,6 +285,15 @@ def _heartbeat_text(alarm: Alarm, stage: str, report: Mapping[str, Any] | None,
     return "\n".join(lines)
 
 
+def _undelivered_text(alarm: Alarm, stage: str) -> str:
+    queue = dict(alarm.dimensions).get("QueueName") or "?"
+    return (f":mailbox_with_mail: *Alarm notifications were lost on the way to Slack* and are kept in the SQS "
+            f"queue {_code(queue)}: the Slack function failed on them after Lambda's retries (webhook "
+            f"revoked or rotated, Slack down, or the function's own error). Each message holds the alarm "
+            f"and the error. Read them in the SQS console (Poll for messages), fix the cause (the Slack "
+            f"function's log group says which), then purge the queue.")
+
+
 def _insufficient_text(alarm: Alarm, kind: str, stage: str) -> str:
     if kind == "heartbeat":
         return (":grey_question: The heartbeat alarm has no data to evaluate yet; this is normal right "
@@ -293,6 +312,23 @@ def _fallback(alarm: Alarm, stage: str, title: str, report: Mapping[str, Any] | 
         actions = ", ".join(sorted({str(r.get("action", "?")) for r in failing}))
         text += f": {denied} denied, {errored} errored: {actions}"
     return _esc(re.sub(r"\s+", " ", text))
+
+
+def render_plain(alarm: Alarm, *, note: str = "not a permission canary alarm") -> dict[str, Any]:
+    """A plain message for an alarm that is not the canary's: its own facts, escaped, no report, no advice."""
+    title = f"{_STATE_EMOJI.get(alarm.state, '')} {alarm.state} · {alarm.name}".strip()
+    lines = [f"_{_esc(note)}: shown as received, without the canary's report._", _alarm_facts(alarm)]
+    if alarm.namespace or alarm.metric:
+        lines.append(f"Metric {_code(alarm.metric or '(metric math or composite)')} in "
+                     f"{_code(alarm.namespace or '?')}")
+    if alarm.description:
+        lines.append(_esc(_clip(alarm.description, 600)))
+    blocks: list[dict[str, Any]] = [_header(title), _section("\n".join(lines))]
+    urls = console_urls(alarm, None)
+    if "alarm" in urls:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{urls['alarm']}|CloudWatch alarm>"}]})
+    text = _esc(re.sub(r"\s+", " ", f"{alarm.state} · {alarm.name} ({note})"))
+    return {"text": _clip(text, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
 def render_for_demo(report_dict: Mapping[str, Any], stage: str) -> dict[str, Any]:

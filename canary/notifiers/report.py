@@ -46,14 +46,20 @@ def parse_report_line(message: str) -> dict[str, Any] | None:
 
 
 def latest_report(logs: Any, log_group: str, *, window_minutes: int = WINDOW_MINUTES,
-                  now_ms: int | None = None) -> ReportLookup:
-    """Return the newest report logged to `log_group` in the window, or why there is none."""
+                  now_ms: int | None = None, deadline: float | None = None) -> ReportLookup:
+    """Return the newest report logged to `log_group` in the window, or why there is none.
+
+    `deadline` (time.monotonic()) ends the paging: the pages read so far still count. Each request's
+    own total bound is the client's (`_http.bound_client`).
+    """
     end = now_ms if now_ms is not None else int(time.time() * 1000)
     kwargs: dict[str, Any] = {"logGroupName": log_group, "startTime": end - window_minutes * 60_000,
                               "endTime": end, "filterPattern": REPORT_FILTER}
     best: tuple[int, dict[str, Any]] | None = None
     try:
         for _ in range(MAX_PAGES):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("deadline")
             page = logs.filter_log_events(**kwargs)
             for ev in page.get("events", []):
                 report = parse_report_line(str(ev.get("message", "")))
@@ -65,6 +71,10 @@ def latest_report(logs: Any, log_group: str, *, window_minutes: int = WINDOW_MIN
                 break
             kwargs["nextToken"] = token
     except Exception as exc:  # noqa: BLE001 - a failed lookup degrades the message, never stops it
+        if isinstance(exc, TimeoutError):
+            if best is not None:
+                return ReportLookup(report=best[1])  # the newest among the pages read in time
+            return ReportLookup(unavailable=f"logs:FilterLogEvents on {log_group} did not answer in time")
         from canary.classify import classify_exception
 
         code = classify_exception(exc).error_code or type(exc).__name__

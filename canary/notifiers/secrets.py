@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from canary.errors import CanaryError
 
 __all__ = ["WebhookUnavailable", "webhook_url", "redact", "remember_secret", "clear_cache",
-           "PARAMETER_ENV", "URL_ENV"]
+           "quiet_secret_loggers", "PARAMETER_ENV", "URL_ENV", "NOISY_LOGGERS"]
 
 PARAMETER_ENV = "SLACK_WEBHOOK_SSM_PARAMETER"
 URL_ENV = "SLACK_WEBHOOK_URL"
@@ -77,16 +77,20 @@ def _check(url: str, source: str) -> str:
 
 
 def webhook_url(env: Mapping[str, str], *, session: Any = None, region: str | None = None,
-                endpoint_url: str | None = None) -> str:
-    """The webhook URL: `SLACK_WEBHOOK_SSM_PARAMETER` (SecureString, cached) wins over `SLACK_WEBHOOK_URL`."""
+                endpoint_url: str | None = None, deadline: float | None = None, refresh: bool = False) -> str:
+    """The webhook URL: `SLACK_WEBHOOK_SSM_PARAMETER` (SecureString, cached) wins over `SLACK_WEBHOOK_URL`.
+
+    `deadline` (time.monotonic()) bounds the whole SSM read; `refresh` bypasses the cache (a webhook
+    Slack calls dead may have been rotated in the parameter since this container read it).
+    """
     name = (env.get(PARAMETER_ENV) or "").strip()
     if name:
         with _lock:
-            cached = _cache.get(name)
+            cached = None if refresh else _cache.get(name)
         if cached:
             return cached
-        url = _check(_read_parameter(name, session=session, region=region, endpoint_url=endpoint_url),
-                     f"SSM parameter {name!r}")
+        url = _check(_read_parameter(name, session=session, region=region, endpoint_url=endpoint_url,
+                                     deadline=deadline), f"SSM parameter {name!r}")
         with _lock:
             _cache[name] = url
         return url
@@ -124,8 +128,45 @@ def _botocore_muted() -> Iterator[None]:
         _mute.local.active = False
 
 
-def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url: str | None) -> str:
+# Libraries that log request or response bodies, or URLs, at DEBUG: the decrypted GetParameter answer
+# (botocore.parsers), the request (botocore.endpoint), connection URLs (urllib3), the webhook (slack_sdk).
+NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "slack_sdk")
+
+
+@contextmanager
+def quiet_secret_loggers(level: int = logging.WARNING) -> Iterator[None]:
+    """Hold the libraries that log bodies or URLs at `level` or above while the Slack function works.
+
+    Whatever the root logger's level (a DEBUG root makes botocore print every response body), these
+    loggers and any of their children given a lower level of their own stay at WARNING; the levels
+    are restored afterwards. Nested use is fine.
+    """
+    names = set(NOISY_LOGGERS)
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".", 1)[0] in NOISY_LOGGERS:
+            names.add(name)
+    saved: list[tuple[logging.Logger, int]] = []
+    for name in names:
+        lg = logging.getLogger(name)
+        if lg.level == logging.NOTSET and name not in NOISY_LOGGERS:
+            continue  # inherits from its (raised) parent
+        if lg.level == logging.NOTSET or lg.level < level:
+            saved.append((lg, lg.level))
+            lg.setLevel(level)
+    try:
+        yield
+    finally:
+        for lg, old in reversed(saved):
+            lg.setLevel(old)
+
+
+def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url: str | None,
+                    deadline: float | None = None) -> str:
+    import time
+
     from botocore.config import Config
+
+    from canary.notifiers._http import DeadlineExceeded, bound_client
 
     if session is None:
         import boto3
@@ -134,9 +175,12 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
     try:
         ssm = session.client("ssm", region_name=region or session.region_name, endpoint_url=endpoint_url,
                              config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 3}))
-        with _botocore_muted():
+        bound_client(ssm, deadline if deadline is not None else time.monotonic() + 10.0)
+        with _botocore_muted(), quiet_secret_loggers():
             value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:  # noqa: BLE001 - any failure means "no URL"; say which and why
+        if isinstance(exc, DeadlineExceeded):
+            raise WebhookUnavailable(f"cannot read SSM parameter {name!r}: no complete answer in time") from None
         from canary.classify import classify_exception
 
         why = classify_exception(exc).error_code or type(exc).__name__

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from canary.alarms import ALARMS, alarm_api_params, merge_template, provision
+from canary.alarms import (ALARMS, METRICS, SLACK_RETRIES, alarm_api_params, merge_template, provision,
+                           undelivered_alarm_params, undelivered_queue_name)
 from canary.emulator import Emulator
 from tests.deploy.conftest import BIN, ROOT, copy_project, subprocess_env
 
@@ -33,9 +34,47 @@ def test_alarm_thresholds_and_missing_data_follow_the_design() -> None:
 
 def test_template_and_provision_render_the_same_alarms() -> None:
     cfn = [r["Properties"] for r in merge_template("prod", "NS")["Resources"].values()
-           if r.get("Type") == "AWS::CloudWatch::Alarm"]
+           if r.get("Type") == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] in METRICS]
     api = [alarm_api_params(s, "prod", "NS", {"Ref": "PermissionCanaryAlarmTopic"}) for s in ALARMS]
     assert sorted(cfn, key=lambda x: x["AlarmName"]) == sorted(api, key=lambda x: x["AlarmName"])
+
+
+def test_template_keeps_undelivered_alerts_in_a_queue_that_has_its_own_alarm() -> None:
+    res = merge_template("prod", "NS", email=None)["Resources"]
+    slack = res["PermissionCanaryAlarmToSlack"]["Properties"]["EventInvokeConfig"]
+    queue_arn = {"Fn::GetAtt": ["PermissionCanaryUndeliveredQueue", "Arn"]}
+    assert slack == {"MaximumRetryAttempts": SLACK_RETRIES,
+                     "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": queue_arn}}}
+    queue = res["PermissionCanaryUndeliveredQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["QueueName"] == undelivered_queue_name("prod") == "permission-canary-undelivered-prod"
+    alarm = res["PermissionCanaryUndeliveredAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["ComparisonOperator"], alarm["Threshold"]) == \
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "GreaterThanOrEqualToThreshold", 1)
+    assert alarm["Dimensions"] == [{"Name": "QueueName",
+                                    "Value": {"Fn::GetAtt": ["PermissionCanaryUndeliveredQueue", "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": "PermissionCanaryAlarmTopic"}] and "OKActions" not in alarm
+    assert alarm["AlarmName"] == "NS-prod-undelivered"
+    assert "PermissionCanaryAlarmEmail" not in res
+
+
+def test_an_alarm_email_subscribes_to_the_topic_so_a_slack_outage_still_reaches_someone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_ALARM_EMAIL", "oncall@example.com")
+    sub = merge_template("prod", "NS")["Resources"]["PermissionCanaryAlarmEmail"]
+    assert sub == {"Type": "AWS::SNS::Subscription",
+                   "Properties": {"TopicArn": {"Ref": "PermissionCanaryAlarmTopic"}, "Protocol": "email",
+                                  "Endpoint": "oncall@example.com"}}
+
+
+def test_the_undelivered_alarm_is_what_the_slack_function_recognises_as_the_canarys() -> None:
+    from canary.notifiers.alarm import alarm_from_dict, canary_kind
+
+    p = undelivered_alarm_params("prod", "PermissionCanary", "arn:topic")
+    message = {"AlarmName": p["AlarmName"], "NewStateValue": "ALARM",
+               "Trigger": {"MetricName": p["MetricName"], "Namespace": p["Namespace"],
+                           "Dimensions": [{"name": d["Name"], "value": d["Value"]} for d in p["Dimensions"]]}}
+    assert canary_kind(alarm_from_dict(message), namespace="PermissionCanary", stage="prod") == "undelivered"
 
 
 def _state(emu: Emulator, namespace: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -56,8 +95,32 @@ def test_provision_is_idempotent_against_moto(emu: Emulator) -> None:
     assert _state(emu, "IdemNS") == state1
     topics, alarms = state1
     assert len([t for t in topics if t.endswith(":idem-topic")]) == 1
-    assert [a["AlarmName"] for a in alarms] == ["IdemNS-dev-denied", "IdemNS-dev-errors", "IdemNS-dev-heartbeat"]
+    assert [a["AlarmName"] for a in alarms] == ["IdemNS-dev-denied", "IdemNS-dev-errors", "IdemNS-dev-heartbeat",
+                                                "IdemNS-dev-undelivered"]
     assert all(a["AlarmActions"] == [first["topic_arn"]] for a in alarms)
+    assert first["undelivered_queue"].endswith(":permission-canary-undelivered-dev")
+
+
+def test_provision_makes_the_queue_the_slack_functions_on_failure_destination(emu: Emulator) -> None:
+    import io
+    import zipfile
+
+    session = emu.session()
+    lam = emu.client("lambda")
+    iam = emu.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="slack-dlq-test", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return None\n")
+    fn = lam.create_function(FunctionName="canary-dlq-test-alarm_to_slack", Runtime="python3.11", Role=role,
+                             Handler="app.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    done = provision(session, "dlq", "DlqNS", endpoint_url=emu.url, topic="dlq-topic", slack_function_name=fn)
+    # What Lambda (moto) stored and answered. (moto cannot verify the signature of a GET on this API.)
+    assert done["on_failure"] == {"function": fn, "retries": SLACK_RETRIES, "destination": done["undelivered_queue"]}
+    queues = emu.client("sqs").list_queues(QueueNamePrefix="permission-canary-undelivered-dlq")["QueueUrls"]
+    assert len(queues) == 1
 
 
 def test_provision_command_creates_topic_alarms_and_reports_them(emu: Emulator, tmp_path: Path) -> None:
@@ -70,6 +133,8 @@ def test_provision_command_creates_topic_alarms_and_reports_them(emu: Emulator, 
         assert r.returncode == 0, r.stderr
         assert "alarm   PermissionCanary-prod-heartbeat" in r.stdout
         assert "topic   arn:aws:sns:us-east-1:123456789012:permission-canary-alarms-prod" in r.stdout
+        assert "alarm   PermissionCanary-prod-undelivered" in r.stdout
+        assert "queue   arn:aws:sqs:us-east-1:123456789012:permission-canary-undelivered-prod" in r.stdout
     assert runs[0].stdout == runs[1].stdout
 
 

@@ -67,11 +67,28 @@ def test_merged_template_holds_the_three_alarms_and_a_widget_per_metric(packaged
 
     res = packaged["prod"].template["Resources"]
     alarms = {k: v["Properties"] for k, v in res.items() if v.get("Type") == "AWS::CloudWatch::Alarm"}
+    alarms = {k: a for k, a in alarms.items() if a["Namespace"] != "AWS/SQS"}  # the undelivered-alerts alarm
     assert {a["MetricName"] for a in alarms.values()} == {"ProbesDenied", "ProbesErrored", "ProbesRun"}
     assert all(a["Dimensions"] == [{"Name": "Stage", "Value": "prod"}] for a in alarms.values())
     body = json.loads(res["PermissionCanaryDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
     assert sorted(w["properties"]["metrics"][0][1] for w in body["widgets"]) == ["ProbesDenied", "ProbesErrored",
                                                                                  "ProbesRun"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_slack_deliveries_are_retried_then_kept_in_a_queue_the_role_may_write(
+        packaged: dict[str, Packaged], stage: str) -> None:
+    res = packaged[stage].template["Resources"]
+    slack = res["PermissionCanaryAlarmToSlack"]["Properties"]
+    on_failure = slack["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert slack["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["PermissionCanaryUndeliveredQueue", "Arn"]}}
+    assert res["PermissionCanaryUndeliveredQueue"]["Properties"]["QueueName"] == f"permission-canary-undelivered-{stage}"
+    policy = res["PermissionCanaryAlarmToSlackRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    (send,) = [s for s in policy["Statement"] if s["Action"] == "sqs:SendMessage"]
+    assert send["Resource"] == f"arn:aws:sqs:us-east-1:123456789012:permission-canary-undelivered-{stage}"
+    alarm = res["PermissionCanaryUndeliveredAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 1
 
 
 def _package_script() -> Any:

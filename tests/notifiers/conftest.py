@@ -56,10 +56,14 @@ def report_with(results: list[dict[str, Any]], stage: str = "dev") -> dict[str, 
 
 @pytest.fixture(autouse=True)
 def _fresh_secret_cache() -> Iterator[None]:
+    from canary.notifiers.handler import forget_posted
+
     secrets.clear_cache()
+    forget_posted()  # each test is a fresh container: nothing posted yet
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     yield
     secrets.clear_cache()
+    forget_posted()
 
 
 @pytest.fixture

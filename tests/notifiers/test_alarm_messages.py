@@ -246,7 +246,8 @@ def test_heartbeat_alarm_says_the_canary_stopped_reporting_and_what_to_check(
     assert f"no canary report in {group}" in body
 
 
-def test_metric_math_alarm_is_recognised_by_the_metric_it_watches(slack_ok: Any, hook_url: str) -> None:
+def test_metric_math_alarm_on_a_canary_metric_is_posted_plainly(slack_ok: Any, hook_url: str) -> None:
+    """The template creates no metric-math alarm: one on a canary metric is someone else's, shown as received."""
     trigger = {"Period": 900, "EvaluationPeriods": 2, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                "Threshold": 1.0, "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": "",
                "Metrics": [{"Expression": "FILL(m1, 0)", "Id": "e1", "Label": "errors", "ReturnData": True},
@@ -256,9 +257,10 @@ def test_metric_math_alarm_is_recognised_by_the_metric_it_watches(slack_ok: Any,
                                            "Period": 900, "Stat": "Sum"}}]}
     msg = alarm_json(AlarmName="team-x-canary-page", Trigger=trigger)
     result = handle_sns_alarm(msg, env={"SLACK_WEBHOOK_URL": hook_url})
-    assert (result["posted"], result["kind"]) == (True, "errors")
+    assert (result["posted"], result["kind"], result["canary"]) == (True, "unknown", False)
     payload = posted(slack_ok)[0]
-    assert "ALARM · prod · canary probes keep failing" in payload["blocks"][0]["text"]["text"]
+    assert "ALARM · team-x-canary-page" in payload["blocks"][0]["text"]["text"]
+    assert "not a permission canary alarm" in payload["blocks"][1]["text"]["text"]
 
 
 def test_alarm_kind_falls_back_to_the_name_suffix() -> None:

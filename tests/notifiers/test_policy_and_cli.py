@@ -139,3 +139,53 @@ def test_importing_the_handler_loads_neither_slack_sdk_nor_boto3() -> None:
             "print(sorted(m for m in ('slack_sdk', 'boto3', 'botocore', 'canary.notifiers.message') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_notify_without_a_region_for_the_lookup_is_one_line_and_exit_2() -> None:
+    res = _run("notify", "--alarm", DATA + "sample-alarm-denied.json",
+               env={"CANARY_LOG_GROUP": "/aws/lambda/canary", "AWS_REGION": None, "AWS_DEFAULT_REGION": None,
+                    "AWS_PROFILE": None, "AWS_CONFIG_FILE": "/nonexistent"})  # type: ignore[dict-item]
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.strip().splitlines() == [
+        "error: no AWS region for the report lookup in $CANARY_LOG_GROUP: pass --region, or set AWS_REGION "
+        "(or AWS_DEFAULT_REGION)"]
+
+
+def test_notify_refuses_a_region_that_is_not_a_region_name() -> None:
+    res = _run("notify", "--alarm", DATA + "sample-alarm-denied.json", "--region", "evil.example/x",
+               env={"CANARY_LOG_GROUP": "/aws/lambda/canary"})
+    assert res.exit_code == 2 and "is not an AWS region name" in res.stderr and "Traceback" not in res.output
+
+
+def test_notify_preview_prints_no_terminal_control_characters_from_the_alarm(tmp_path: Any) -> None:
+    alarm = json.loads(open(DATA + "sample-alarm-ok.json").read())
+    alarm["NewStateReason"] = "\x1b[2J\x1b]0;owned\x07 [bold]not markup[/bold] [/x]"
+    path = tmp_path / "alarm.json"
+    path.write_text(json.dumps(alarm))
+    res = _run("notify", "--alarm", str(path))
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.stdout and "\x07" not in res.stdout
+    assert "[bold]not markup[/bold] [/x]" in res.stdout  # shown literally, never interpreted
+
+
+def test_notify_looks_the_report_up_in_the_log_group(emu: Any, unique: Callable[[str], str]) -> None:
+    from canary.logs import report_line
+
+    from .conftest import failing_result, report_with
+    from .test_alarm_messages import put_lines
+
+    group = "/aws/lambda/" + unique("canary")
+    put_lines(emu, group, (2, report_line(report_with([failing_result(7)]))))
+    res = _run("notify", "--alarm", DATA + "sample-alarm-denied.json", "--dry-run",
+               env={**emu.env(), "CANARY_LOG_GROUP": group})
+    assert res.exit_code == 0, res.output
+    assert "probe-007" in res.stdout and "Details unavailable" not in res.stdout
+
+
+def test_the_undelivered_alerts_queue_may_be_written_and_nothing_else() -> None:
+    queue = _arn("sqs", "permission-canary-undelivered-dev")
+    policy = _policy(undelivered_queue="permission-canary-undelivered-dev")
+    assert evaluate(policy, "sqs:SendMessage", [queue]).verdict == "GRANTED"
+    assert evaluate(policy, "sqs:SendMessage", [_arn("sqs", "orders-dev")]).verdict == "NOT_GRANTED"
+    assert evaluate(policy, "sqs:ReceiveMessage", [queue]).verdict == "NOT_GRANTED"
+    assert evaluate(_policy(), "sqs:SendMessage", [queue]).verdict == "NOT_GRANTED"

@@ -13,12 +13,19 @@ import pytest
 
 from canary.emulator import Emulator
 from canary.notifiers import secrets
-from canary.notifiers.handler import handle_sns_alarm
+from canary.notifiers.handler import AlarmNotDelivered, handle_sns_alarm
 
 from .conftest import HOOK_PATH, TOKEN, alarm_json, posted
 from tests.conftest import allow
 
 OK_ALARM = alarm_json("sample-alarm-ok.json")
+
+
+def undelivered(message: str, **kw: Any) -> dict[str, Any]:
+    """The result of a delivery that must fail the invocation (so Lambda retries it, then keeps it)."""
+    with pytest.raises(AlarmNotDelivered) as caught:
+        handle_sns_alarm(message, **kw)
+    return caught.value.result
 
 
 def _store(emu: Emulator, name: str, url: str) -> None:
@@ -38,7 +45,8 @@ def test_securestring_webhook_is_read_once_per_container(
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     first = handle_sns_alarm(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
     emu.client("ssm").delete_parameter(Name=name)  # the cached value keeps working until the next cold start
-    second = handle_sns_alarm(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
+    later = alarm_json("sample-alarm-ok.json", StateChangeTime="2026-01-23T09:00:00.000+0000")
+    second = handle_sns_alarm(later, env=_ssm_env(emu, name), session=emu.session())
     assert first["posted"] and second["posted"] and len(httpserver.log) == 2
     assert_never_leaked(first, second, url=hook_url)
 
@@ -59,16 +67,16 @@ def test_unreadable_parameter_is_reported_by_name_without_the_url(
     _store(emu, name, hook_url)
     caplog.clear()  # the test's own PutParameter call is logged by botocore; it is not the notifier
     creds = assume_role(allow("logs:FilterLogEvents"))
-    result = handle_sns_alarm(OK_ALARM, env=_ssm_env(emu, name), session=emu.session(creds))
+    result = undelivered(OK_ALARM, env=_ssm_env(emu, name), session=emu.session(creds))
     assert (result["posted"], result["status"]) == (False, "no_webhook")
     assert name in result["reason"] and "AccessDenied" in result["reason"]
     assert any(name in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert_never_leaked(result, url=hook_url)
 
 
-def test_missing_parameter_is_reported_not_raised(emu: Emulator, unique: Callable[[str], str]) -> None:
+def test_missing_parameter_fails_the_invocation_naming_it(emu: Emulator, unique: Callable[[str], str]) -> None:
     name = unique("nope")
-    result = handle_sns_alarm(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
+    result = undelivered(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
     assert (result["posted"], result["status"]) == (False, "no_webhook")
     assert "ParameterNotFound" in result["reason"]
 
@@ -80,7 +88,7 @@ def test_a_parameter_that_is_not_a_url_is_refused_without_echoing_it(
     value = f"hooks.slack.com/services/T0CANARY/B0CANARY/{TOKEN}"  # scheme forgotten
     _store(emu, name, value)
     caplog.clear()  # the test's own PutParameter call is logged by botocore; it is not the notifier
-    result = handle_sns_alarm(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
+    result = undelivered(OK_ALARM, env=_ssm_env(emu, name), session=emu.session())
     assert (result["posted"], result["status"]) == (False, "no_webhook")
     assert "does not hold an http(s) URL" in result["reason"]
     assert_never_leaked(result, url=value)
@@ -119,11 +127,11 @@ def test_malformed_message_is_logged_and_acknowledged(
     assert_never_leaked(result, url=hook_url)
 
 
-def test_alarm_with_missing_optional_fields_still_posts(httpserver: Any, hook_url: str) -> None:
+def test_alarm_with_missing_optional_fields_still_posts_plainly(httpserver: Any, hook_url: str) -> None:
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     result = handle_sns_alarm('{"AlarmName": "x-denied", "NewStateValue": "OK"}', env={"SLACK_WEBHOOK_URL": hook_url})
-    assert (result["posted"], result["kind"]) == (True, "denied")
-    assert "OK · unknown" in posted(httpserver)[0]["blocks"][0]["text"]["text"]
+    assert (result["posted"], result["kind"], result["canary"]) == (True, "unknown", False)
+    assert "OK · x-denied" in posted(httpserver)[0]["blocks"][0]["text"]["text"]
 
 
 def test_a_whole_sns_event_is_unwrapped(httpserver: Any, hook_url: str) -> None:

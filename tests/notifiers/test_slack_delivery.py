@@ -1,7 +1,8 @@
-"""Webhook delivery through the handler: attempts, outcomes, no exception, no leaked URL.
+"""Webhook delivery through the handler: attempts, outcomes, no leaked URL; a failure fails the invocation.
 
-The fake Slack is pytest-httpserver on 127.0.0.1; every response is a real HTTP response, so the
-retry behaviour exercised is slack_sdk's own client loop with the canary's budgeted handlers.
+The fake Slack is pytest-httpserver on 127.0.0.1; every response is a real HTTP response. A message
+that was not posted raises `AlarmNotDelivered` (so Lambda retries it, then keeps it in the
+undelivered-alerts queue); its `.result` says why.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from canary.notifiers.handler import handle_sns_alarm
+from canary.notifiers.handler import AlarmNotDelivered, handle_sns_alarm
 from canary.notifiers.slack import SlackWebhook
 
 from .conftest import HOOK_PATH, alarm_json, posted
@@ -21,6 +22,13 @@ OK_ALARM = alarm_json("sample-alarm-ok.json")
 
 def _env(url: str, **extra: str) -> dict[str, str]:
     return {"SLACK_WEBHOOK_URL": url, **extra}
+
+
+def undelivered(message: str, **kw: Any) -> dict[str, Any]:
+    """The result of a delivery that must fail the invocation."""
+    with pytest.raises(AlarmNotDelivered) as caught:
+        handle_sns_alarm(message, **kw)
+    return caught.value.result
 
 
 def test_200_posts_once(httpserver: Any, hook_url: str, assert_never_leaked: Callable[..., None]) -> None:
@@ -48,7 +56,7 @@ def test_429_with_retry_after_beyond_budget_gives_up_without_waiting(
         httpserver: Any, hook_url: str, assert_never_leaked: Callable[..., None]) -> None:
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data(
         "rate_limited", status=429, headers={"Retry-After": "120"})
-    result = handle_sns_alarm(OK_ALARM, env=_env(hook_url, SLACK_DELIVERY_BUDGET_S="5"))
+    result = undelivered(OK_ALARM, env=_env(hook_url, SLACK_DELIVERY_BUDGET_S="5"))
     assert (result["posted"], result["status"], result["attempts"]) == (False, 429, 1)
     assert "Retry-After 120s" in result["reason"] and "budget" in result["reason"]
     assert len(httpserver.log) == 1
@@ -67,7 +75,7 @@ def test_500_then_200_retries_once(httpserver: Any, hook_url: str, assert_never_
 def test_persistent_502_stops_after_the_retry_limit(httpserver: Any, hook_url: str,
                                                     assert_never_leaked: Callable[..., None]) -> None:
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("bad gateway", status=502)
-    result = handle_sns_alarm(OK_ALARM, env=_env(hook_url))
+    result = undelivered(OK_ALARM, env=_env(hook_url))
     assert (result["posted"], result["status"], result["attempts"]) == (False, 502, 3)
     assert len(httpserver.log) == 3
     assert_never_leaked(result, url=hook_url)
@@ -79,7 +87,7 @@ def test_4xx_is_logged_once_with_slacks_reason_and_not_retried(
         httpserver: Any, hook_url: str, caplog: pytest.LogCaptureFixture,
         assert_never_leaked: Callable[..., None], status: int, reason: str) -> None:
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data(reason, status=status)
-    result = handle_sns_alarm(OK_ALARM, env=_env(hook_url))
+    result = undelivered(OK_ALARM, env=_env(hook_url))
     assert (result["posted"], result["status"], result["attempts"], result["reason"]) == (False, status, 1, reason)
     assert len(httpserver.log) == 1
     mentions = [r for r in caplog.records if reason in r.getMessage()]
@@ -101,7 +109,7 @@ def test_refused_blocks_fall_back_to_the_text_alone(httpserver: Any, hook_url: s
 
 def test_connection_refused_is_retried_then_reported(refused_url: str,
                                                      assert_never_leaked: Callable[..., None]) -> None:
-    result = handle_sns_alarm(OK_ALARM, env=_env(refused_url))
+    result = undelivered(OK_ALARM, env=_env(refused_url))
     assert (result["posted"], result["status"], result["attempts"]) == (False, "connection_error", 3)
     assert "Connection refused" in result["reason"]
     assert_never_leaked(result, url=refused_url)
@@ -115,8 +123,8 @@ def test_webhook_notifier_never_raises_and_hides_a_bad_url_scheme(
     assert_never_leaked(delivery, SlackWebhook(url), url=url)
 
 
-def test_missing_webhook_is_reported_not_raised(assert_never_leaked: Callable[..., None]) -> None:
-    result = handle_sns_alarm(OK_ALARM, env={})
+def test_missing_webhook_fails_the_invocation_and_says_why(assert_never_leaked: Callable[..., None]) -> None:
+    result = undelivered(OK_ALARM, env={})
     assert (result["posted"], result["status"]) == (False, "no_webhook")
     assert "SLACK_WEBHOOK_SSM_PARAMETER" in result["reason"]
     assert_never_leaked(result)

@@ -1,0 +1,204 @@
+"""One HTTP request with a TOTAL time bound: connect, send, headers and body together end by a deadline.
+
+A socket timeout bounds each read, not the request: an endpoint that drips one byte a second never
+trips it (a dripping Slack answer took 60 s). Here a watchdog timer shuts the request's socket down
+at the deadline, which wakes the blocked read at once; the request then fails with
+`DeadlineExceeded`. The timer thread is cancelled when the request ends, so nothing outlives it.
+
+stdlib only (urllib: proxies from the environment, NO_PROXY honoured), so it serves the Slack
+webhook and, through botocore's `before-send` event, the Slack function's AWS calls alike.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = ["DeadlineExceeded", "Response", "request", "bound_client"]
+
+MAX_BODY = 1 << 20  # answers here are small (Slack: "ok"; AWS: one page); never buffer more
+
+
+class DeadlineExceeded(TimeoutError):
+    """The request did not finish by its deadline (hang, drip, or slow connect)."""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+class _Watchdog:
+    """Shut the registered sockets down at `deadline` (time.monotonic()), unless cancelled first."""
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.name = "canary-http-deadline"
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            fired = self.fired
+        if fired:
+            _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            socks = list(self._socks)
+        for s in socks:
+            _shutdown(s)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        self._timer.join(1.0)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        # The plain socket's shutdown, also for an SSLSocket: wakes a read blocked in another thread.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _connection_classes(dog: _Watchdog) -> tuple[type, type]:
+    """HTTP(S) connections whose socket the watchdog holds from the moment it exists (before TLS)."""
+
+    def create(*a: Any, **kw: Any) -> socket.socket:
+        sock = socket.create_connection(*a, **kw)
+        dog.watch(sock)
+        return sock
+
+    class HTTP(http.client.HTTPConnection):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            self._create_connection = create
+
+    class HTTPS(http.client.HTTPSConnection):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            self._create_connection = create
+
+    return HTTP, HTTPS
+
+
+def _opener(dog: _Watchdog, context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    http_cls, https_cls = _connection_classes(dog)
+
+    class H(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(http_cls, req)
+
+    class HS(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(https_cls, req, context=context or ssl.create_default_context())
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a: Any, **kw: Any) -> None:
+            return None  # a webhook POST that redirects is an answer to report, not to follow
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler(), H(), HS(), NoRedirect())
+
+
+def _request(*a: Any, **kw: Any) -> Response:
+    return request(*a, **kw)
+
+
+def request(method: str, url: str, *, deadline: float, body: bytes | None = None,
+            headers: Mapping[str, str] | None = None, per_read_s: float = 10.0,
+            context: ssl.SSLContext | None = None) -> Response:
+    """Send one request; return any HTTP answer (2xx-5xx alike); raise DeadlineExceeded or OSError.
+
+    `deadline` is a time.monotonic() value: the whole exchange ends by it, whatever the peer does.
+    """
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded("no time left for the request")
+    dog = _Watchdog(deadline)
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        try:
+            resp = _opener(dog, context).open(req, timeout=max(0.05, min(per_read_s, left)))
+        except urllib.error.HTTPError as err:  # a non-2xx answer is still an answer
+            resp = err
+        with resp:
+            status = int(resp.status if hasattr(resp, "status") else resp.code)
+            hdrs = {k: v for k, v in resp.headers.items()} if resp.headers else {}
+            data = resp.read(MAX_BODY)
+        if dog.fired:
+            raise DeadlineExceeded("the answer did not arrive in full before the deadline")
+        return Response(status, hdrs, data)
+    except DeadlineExceeded:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if dog.fired or time.monotonic() >= deadline:
+            raise DeadlineExceeded("the request did not finish before the deadline") from None
+        if isinstance(exc, OSError):
+            raise
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        dog.cancel()
+
+
+# -- botocore: the same bound for AWS calls ------------------------------------------------------
+
+class _Raw:
+    """What botocore's AWSResponse reads the body from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+
+def bound_client(client: Any, deadline: float, *, per_read_s: float = 5.0) -> Any:
+    """Make every request of a botocore `client` end by `deadline` (and raise DeadlineExceeded after it).
+
+    botocore's own timeouts are per socket read; its `before-send` event lets a handler send the
+    request instead, so this one does, through `request()`. Retries inside botocore each pass
+    through here, so they share the one deadline.
+    """
+    from botocore.awsrequest import AWSResponse
+
+    from botocore.exceptions import EndpointConnectionError
+
+    def send(request: Any, **_: Any) -> Any:
+        try:
+            resp = _request(request.method, request.url, deadline=deadline, body=_body(request.body),
+                            headers={k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()},
+                            per_read_s=per_read_s)
+        except DeadlineExceeded:
+            raise  # not retried: the deadline is shared by every attempt
+        except OSError as exc:  # botocore retries its own connection errors (within the same deadline)
+            raise EndpointConnectionError(endpoint_url=request.url, error=exc) from None
+        return AWSResponse(request.url, resp.status, resp.headers, _Raw(resp.body))
+
+    client.meta.events.register_first("before-send", send)
+    return client
+
+
+def _body(body: Any) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode() if isinstance(data, str) else data
+    return bytes(body)
