@@ -247,11 +247,17 @@ _GATE = {0: "gate: every probe ALLOWED on stage {stage}",
          3: "gate: probes errored on stage {stage} (missing resource, identity, or the function failed)"}
 
 
-def _step(cmd: click.Command, args: list[str]) -> int:
-    """Run one of this module's commands in-process, as `permission-canary <cmd> <args>`; its exit code."""
+def _step(cmd: click.Command, args: list[str], *, to_stderr: bool = True) -> int:
+    """Run one of this module's commands in-process, as `permission-canary <cmd> <args>`; its exit code.
+
+    Every step but the gate prints to stderr, so that stdout holds only the gate's report.
+    """
+    import contextlib
+
     click.echo(f"+ permission-canary {cmd.name} {' '.join(args)}", err=True)
     try:
-        cmd.main(args=args, prog_name=f"permission-canary {cmd.name}", standalone_mode=False)
+        with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
+            cmd.main(args=args, prog_name=f"permission-canary {cmd.name}", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except click.ClickException as exc:
@@ -275,9 +281,11 @@ def _chalice_bin(given: str | None) -> str:
 
 
 def chalice_deploy(root: Path, stage: str, *, chalice: str, region: str | None, timeout_s: float) -> int:
-    """`chalice deploy --stage S` in the project, output passed through; its exit code (3 when it ran out of time)."""
+    """`chalice deploy --stage S` in the project, its output relayed to stderr; its exit code (3 when out of time)."""
     import os
     import subprocess
+
+    import threading
 
     command = [chalice, "--project-dir", str(root), "deploy", "--stage", stage]
     click.echo(f"+ chalice deploy --stage {stage}", err=True)
@@ -285,13 +293,28 @@ def chalice_deploy(root: Path, stage: str, *, chalice: str, region: str | None, 
     if region:
         env["AWS_DEFAULT_REGION"] = region
     try:
-        return subprocess.run(command, cwd=root, env=env, timeout=timeout_s).returncode
-    except subprocess.TimeoutExpired:
-        click.echo(f"error: chalice deploy did not finish within {timeout_s:.0f} s", err=True)
-        return 3
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
     except OSError as exc:
         click.echo(f"error: cannot run {chalice}: {exc}", err=True)
         return 3
+
+    def relay() -> None:  # chalice's output, as it comes, on stderr (stdout is the gate's)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            click.echo(line, nl=False, err=True)
+
+    relay_thread = threading.Thread(target=relay, daemon=True)
+    relay_thread.start()
+    try:
+        code = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        click.echo(f"error: chalice deploy did not finish within {timeout_s:.0f} s", err=True)
+        code = 3
+    relay_thread.join(timeout=5)
+    return code
 
 
 @click.command("deploy")
@@ -327,7 +350,7 @@ def deploy(stage: str, project_dir: str, region: str | None, fmt: str, chalice_p
         code = _step(provision, common + ["--no-sentinels"])
     # 4. The gate.
     if code == 0:
-        code = _step(invoke, common + ["--format", fmt])
+        code = _step(invoke, common + ["--format", fmt], to_stderr=False)
         if code in _GATE:
             click.echo(_GATE[code].format(stage=stage), err=True)
     sys.exit(code)

@@ -49,6 +49,7 @@ def test_deploy_gates_an_api_that_embeds_the_canary(emu: Emulator, tmp_path: Pat
         emu.enable_iam()
     out = result.stdout + result.stderr
     assert result.returncode == 3, out
+    assert result.stdout == ""  # steps and chalice's output go to stderr; stdout is the gate's report alone
     steps = [" ".join(line.split()[1:3]) for line in out.splitlines() if line.startswith("+ ")]
     assert steps == ["permission-canary provision", "chalice deploy", "permission-canary provision",
                      "permission-canary invoke"]
