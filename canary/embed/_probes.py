@@ -49,9 +49,19 @@ def probe_config(root: Path, stage: str, env: dict[str, str]) -> tuple[dict[str,
                         "(fill in what the code does not tell)")
     for entry in not_probed(found):
         left.append(f"{entry['action']} ({', '.join(entry['locations'])}): no harmless probe for it yet")
-    if not kept:
-        return None, left
-    config = {"version": 1, "probes": kept}
+    from canary.errors import ConfigError
+
     fill = {"STAGE": stage, **env}
+    valid = []
+    for p in kept:  # e.g. a ${VAR} the stage does not set: that probe is left out, with the reason
+        try:
+            parse_config({"version": 1, "probes": [p]}, source="discover", env=fill)
+        except ConfigError as exc:
+            left.append(f"{p['action']}: {json.dumps(p)}: {str(exc).split(': ', 1)[-1]}")
+            continue
+        valid.append(p)
+    if not valid:
+        return None, left
+    config = {"version": 1, "probes": valid}
     parse_config(config, source=f"chalicelib/canary-{stage}.json (from discover)", env=fill)
     return config, left

@@ -205,3 +205,15 @@ def test_the_stage_keys_never_change_what_the_user_set(tmp_path: Path) -> None:
     assert new["stages"]["dev"]["lambda_functions"]["permission_canary"] == {"lambda_memory_size": 512}
     assert plan.files[cfg_path][1].splitlines()[1].startswith("    \"")  # the user's indent
     assert api / "chalicelib" / "probes.json" in plan.files
+
+
+def test_a_probe_whose_variable_the_stage_does_not_set_is_left_out_and_named(tmp_path: Path) -> None:
+    api = _api(tmp_path, keep=("requirements.txt",))
+    cfg_path = api / ".chalice" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["stages"]["dev"]["environment_variables"]["FAVORITES_TABLE"]
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    plan = plan_init(api, "dev", region="us-east-1", account="123456789012")
+    written = json.loads(plan.files[api / "chalicelib" / "canary-dev.json"][1])
+    assert "FAVORITES_TABLE" not in json.dumps(written)
+    assert any("FAVORITES_TABLE" in line for line in plan.left)
