@@ -17,10 +17,13 @@ from canary.discover._values import (
     Boto3SessionModule,
     BoundFuncV,
     ClassV,
+    BoundStrV,
     ChaliceApp,
     ChaliceClass,
     ClientV,
     ConstV,
+    DictGetV,
+    DictV,
     EventV,
     CollectionV,
     Env,
@@ -39,8 +42,10 @@ from canary.discover._values import (
     Value,
 )
 from canary.discover import _models as models
+from canary.discover import _strings as strings
 from canary.discover._calls import DEFAULT, EMPTY, Vals, capped, resource_index
 from canary.discover._parse import Func, Klass, Scope
+from canary.discover._stage import UNKNOWN, concrete
 
 __all__ = ["Eval"]
 
@@ -72,6 +77,8 @@ class Eval:
             return self.call(node, scope)
         if isinstance(node, ast.JoinedStr):
             return self._fstring(node, scope)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            return self._percent(node, scope)
         if isinstance(node, ast.BinOp):
             left, right = self.eval(node.left, scope), self.eval(node.right, scope)
             if isinstance(node.op, ast.Add):
@@ -89,9 +96,23 @@ class Eval:
         if isinstance(node, ast.Subscript):
             base = self.eval(node.value, scope)
             key = self.eval(node.slice, scope)
+            out = set()
             if any(isinstance(v, OsEnviron) for v in base):
                 names = [k.literal for k in key if isinstance(k, StrV) and k.literal is not None]
-                return frozenset(StrV((Env(n),)) for n in names)
+                out |= {StrV((Env(n),)) for n in names}
+            for d in base:
+                if isinstance(d, DictV):
+                    out |= self._lookup_dict(d, key, None)
+            return frozenset(out)
+        if isinstance(node, ast.Dict):
+            values = [self.eval(v, scope) for v in node.values]
+            if node.keys and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+                entries = sorted(((k.value, v) for k, vs in zip(node.keys, values)  # type: ignore[union-attr]
+                                  for v in vs), key=repr)
+                return frozenset({DictV(tuple(entries))})
+            for k in node.keys:
+                if k is not None:
+                    self.eval(k, scope)
             return EMPTY
         if isinstance(node, ast.IfExp):
             self.eval(node.test, scope)
@@ -139,6 +160,67 @@ class Eval:
             elif isinstance(sub, ast.keyword):
                 self.eval(sub.value, scope)
         return EMPTY
+
+    def _lookup_dict(self, d: DictV, keys: Vals, default: Vals | None) -> set[Value]:
+        """`d[key]` (default None) or `d.get(key, default)`: the entry when the key is known, else any entry."""
+        out: set[Value] = set()
+        known = {k for k, _ in d.entries}
+        for key in keys or (StrV.unknown("key"),):
+            name = concrete(key, self.env, self.staged, []) if isinstance(key, (StrV, ConstV)) else UNKNOWN
+            if name is UNKNOWN:
+                out |= {v for _, v in d.entries}
+                if default is not None:
+                    out |= default
+            elif name in known:
+                out |= {v for k, v in d.entries if k == name}
+            elif default is not None:
+                out |= default
+        return out
+
+    def _percent(self, node: ast.BinOp, scope: Scope) -> Vals:
+        left = self.eval(node.left, scope)
+        right = node.right
+        items = right.elts if isinstance(right, ast.Tuple) else [right]
+        args = [self._strs(e, scope) for e in items]
+        kwargs: dict[str, list[StrV]] = {}
+        for d in (self.eval(right, scope) if isinstance(right, (ast.Dict, ast.Name, ast.Attribute)) else EMPTY):
+            if isinstance(d, DictV):
+                for k, v in d.entries:
+                    if isinstance(v, StrV):
+                        kwargs.setdefault(k, []).append(v)
+        out: set[Value] = set()
+        for t in left:
+            if isinstance(t, StrV) and t.literal is not None:
+                made = strings.percent(t.literal, args, kwargs, self.source(node))
+                out |= set(made) if made is not None else {StrV.unknown(self.source(node))}
+        return frozenset(out)
+
+    def _strs(self, node: ast.expr, scope: Scope) -> list[StrV]:
+        return sorted((v for v in self.eval(node, scope) if isinstance(v, StrV)), key=repr)
+
+    def _string_method(self, f: BoundStrV, args: list[Vals], kwargs: dict[str, Vals], node: ast.Call,
+                       scope: Scope) -> Vals:
+        source = self.source(node)
+        template = f.value.literal
+        if f.name in strings.STR_METHODS:
+            return frozenset({strings.literal_method(f.value, f.name, source)})
+        if template is None:
+            return frozenset({StrV.unknown(source)})
+        if f.name == "format":
+            if not self.lenient and any(not a for a in args):
+                return self._defer()
+            made = strings.format_(template, [self._only_strs(a) for a in args],
+                                   {k: self._only_strs(v) for k, v in kwargs.items()}, source)
+        else:  # join: the items written out in a list or tuple
+            arg = node.args[0] if node.args else None
+            if not isinstance(arg, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in arg.elts):
+                return frozenset({StrV.unknown(source)})
+            made = strings.join(template, [self._only_strs(self.eval(e, scope)) for e in arg.elts], source)
+        return frozenset(made) if made is not None else frozenset({StrV.unknown(source)})
+
+    @staticmethod
+    def _only_strs(values: Vals) -> list[StrV]:
+        return sorted((v for v in values if isinstance(v, StrV)), key=repr)
 
     def source(self, node: ast.AST) -> str:
         key = id(node)
@@ -210,6 +292,12 @@ class Eval:
                 return frozenset(self._get((id(mod.scope), name)))
         elif isinstance(v, InstV):
             return frozenset(self._instance_attr(v, name))
+        elif isinstance(v, StrV):
+            if name in ("format", "join") or name in strings.STR_METHODS:
+                return frozenset({BoundStrV(v, name)})
+        elif isinstance(v, DictV):
+            if name == "get":
+                return frozenset({DictGetV(v)})
         elif isinstance(v, ChaliceApp):
             if name == "app_name" and v.name is not None:
                 return frozenset({v.name})
@@ -286,6 +374,12 @@ class Eval:
                 elif models.resource_model(service) is not None:
                     out.add(ResourceV(service, ""))
             return frozenset(out)
+        if isinstance(f, BoundStrV):
+            return self._string_method(f, args, kwargs, node, scope)
+        if isinstance(f, DictGetV):
+            keys = args[0] if args else EMPTY
+            default = args[1] if len(args) > 1 else frozenset({ConstV(None)})
+            return frozenset(self._lookup_dict(f.d, keys, default))
         if isinstance(f, ChaliceClass):
             names = args[0] if args else kwargs.get("app_name", kwargs.get("import_name", EMPTY))
             strs = sorted((n for n in names if isinstance(n, StrV)), key=repr)

@@ -126,6 +126,28 @@ class ConstV:
     value: bool | None
 
 
+@dataclass(frozen=True)
+class DictV:
+    """A dict written with string keys: `CONFIG["table"]` is that entry's values, `TABLES[stage]` any of them."""
+
+    entries: tuple[tuple[str, "Value"], ...]  # (key, one of its values), in a stable order
+
+
+@dataclass(frozen=True)
+class DictGetV:
+    """`some_dict.get`, not yet called."""
+
+    d: DictV
+
+
+@dataclass(frozen=True)
+class BoundStrV:
+    """A string method not yet called: `"{}-{}".format`, `"-".join`, `name.lower`."""
+
+    value: StrV
+    name: str
+
+
 # Objects from boto3 and the standard library ----------------------------------------------------
 
 @dataclass(frozen=True)
@@ -257,7 +279,7 @@ class InstV:
     cid: int
 
 
-Value = Union[StrV, ConstV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
+Value = Union[StrV, ConstV, DictV, DictGetV, BoundStrV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
               PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ChaliceClass, ChaliceApp, EventV,
               ModuleV, FuncV,
               BoundFuncV, ClassV, InstV]

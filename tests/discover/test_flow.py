@@ -141,3 +141,40 @@ def test_a_classmethod_factory_builds_the_instance_with_its_table(tmp_path: Path
         STORAGE.save({})
         """})
     assert by_operation(root)["PutItem"]["TableName"] == {"${TABLE}-connections"}
+
+
+def test_a_dict_of_constants_gives_the_entry_the_stage_picks_or_all_entries_as_alternatives(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+        TABLES = {"dev": "orders-dev", "prod": "orders-prod"}
+        CONFIG = {"bucket": os.environ["BUCKET"], "queue": "jobs"}
+        ddb = boto3.resource("dynamodb")
+
+        def handler():
+            ddb.Table(TABLES[os.environ["STAGE"]]).put_item(Item={})
+            ddb.Table(TABLES.get(os.environ.get("STAGE"), "orders-local")).get_item(Key={})
+            boto3.client("s3").put_object(Bucket=CONFIG["bucket"], Key="k")
+        """})
+    assert by_operation(root)["PutItem"]["TableName"] == {"orders-dev", "orders-prod"}
+    assert by_operation(root)["GetItem"]["TableName"] == {"orders-dev", "orders-prod", "orders-local"}
+    assert by_operation(root)["PutObject"]["Bucket"] == {"${BUCKET}"}  # the entry named, not every entry
+    staged = by_operation(root, {"STAGE": "prod", "BUCKET": "b"})
+    assert staged["PutItem"]["TableName"] == staged["GetItem"]["TableName"] == {"orders-prod"}
+
+
+def test_format_percent_and_join_build_partly_known_names(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+        s3 = boto3.client("s3")
+
+        def handler(name):
+            s3.put_object(Bucket="{}-{}".format(os.environ["STAGE"], "uploads"), Key="{0}/{name}.json".format("in", name=name))
+            s3.get_object(Bucket="%s-archive" % os.environ["STAGE"], Key="/".join(["reports", name]))
+            s3.delete_object(Bucket="ASSETS".lower(), Key="{:>10}".format(name))
+        """})
+    found = by_operation(root)
+    assert found["PutObject"] == {"Bucket": {"${STAGE}-uploads"}, "Key": {"in/?.json"}}
+    assert found["GetObject"] == {"Bucket": {"${STAGE}-archive"}, "Key": {"reports/?"}}
+    assert found["DeleteObject"] == {"Bucket": {"assets"}, "Key": {"?"}}  # a format spec: not followed
