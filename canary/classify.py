@@ -123,7 +123,9 @@ def denied_action(message: str) -> tuple[str, str | None] | None:
 
 # A message names KMS when a KMS action is denied, or when the service relays KMS's own error
 # ("(Service: AWSKMS; ...)", "KMS key access denied error", "Access to KMS is not allowed").
-_KMS_MESSAGE = re.compile(r"\bkms:[A-Za-z]+|\bAWSKMS\b|\bKMS\b|customer master key", re.IGNORECASE)
+# Matched on AWS's own phrases only, so a resource merely named "...-kms-..." cannot trigger it.
+_KMS_MESSAGE = re.compile(r"\bkms:[A-Z][A-Za-z]+|\(Service: AWSKMS\b|KMS key access denied|Access to KMS is not allowed"
+                          r"|customer master key|\bAWSKMSException\b")
 
 
 def _is_kms(code: str, message: str) -> bool:

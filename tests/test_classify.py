@@ -470,6 +470,14 @@ def test_a_kms_denial_without_the_key_never_grants_kms_on_the_probed_resource() 
     assert "AWS did not name it" in (v.message or "")
 
 
+def test_a_denial_on_a_resource_merely_named_kms_is_not_taken_for_a_kms_denial() -> None:
+    msg = ("User: arn:aws:sts::123456789012:assumed-role/api-dev/api-dev is not authorized to perform: "
+           "dynamodb:UpdateItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/orders-kms-dev "
+           "because no identity-based policy allows the dynamodb:UpdateItem action")
+    v = classify({"Code": "AccessDeniedException", "Message": msg}, 400)
+    assert v.message == msg  # no KMS hint appended
+
+
 def test_remediation_refuses_one_services_action_on_another_services_arn() -> None:
     with pytest.raises(ValueError, match="belongs to another service"):
         remediation("kms:Decrypt", ("arn:aws:s3:::uploads-dev/user-files/__permission_canary__",))
