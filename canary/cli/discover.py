@@ -195,7 +195,9 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         _render_table(found, console)
         if emit is not None:
             n = config_text.count('"action"') if config_text else 0
-            console.print(_t(f"Wrote {n} probe(s) to {emit}."), soft_wrap=True)
+            console.print(_t(f"Wrote {n} probe(s) to {emit}." + (" The config needs at least one probe to run: add "
+                                                                   "the ones listed below by hand." if n == 0 else "")),
+                          soft_wrap=True)
             for m in missing:
                 console.print(_t(f"  {m['action']}: {m['reason']} ({', '.join(m['locations'])})"), soft_wrap=True)
             if skipped:

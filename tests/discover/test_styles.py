@@ -35,6 +35,8 @@ EXPECTED: dict[str, set[str]] = {
     # helper 9b's --check samples (tests/discover/test_verdicts.py)
     "check_postmortem": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                          "dynamodb:Query", "dynamodb:Scan"},
+    "check_postmortem_opaque": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"},
     "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject", "ses:SendEmail"},
 }
 
