@@ -1,9 +1,10 @@
 """Tell people when a canary alarm changes state: one small interface, Slack behind it.
 
 A notifier has one method, `send(payload) -> Delivery`, and never raises: delivery problems are
-facts to log and return, not crashes (an SNS-triggered Lambda that raises is retried, and a
-retried alarm message would post twice). Importing this package is cheap; the Slack client,
-boto3 and the renderer load only where they are used.
+facts to return. The Slack function's handler decides what a failed Delivery means: it raises so
+the invocation fails, Lambda retries it and then keeps it in the undelivered-alerts queue
+(`canary.notifiers.handler`). Importing this package is cheap; the HTTP client, boto3 and the
+renderer load only where they are used.
 """
 
 from __future__ import annotations
