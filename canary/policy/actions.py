@@ -20,7 +20,7 @@ import os
 import re
 from typing import Iterable
 
-__all__ = ["iam_prefixes", "actions_for", "known_action", "canonical", "expand", "suggest",
+__all__ = ["iam_prefixes", "actions_for", "known_action", "canonical", "expand", "suggest", "authorized_as",
            "is_destructive", "IAM_ONLY_ACTIONS"]
 
 # IAM prefixes that differ from the signing/endpoint name the models carry.
@@ -212,6 +212,16 @@ def _expand(pattern: str) -> tuple[str, ...] | None:
         return None
     rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in name.lower()))
     return tuple(sorted(f"{prefix}:{op}" for low, op in names.items() if rx.fullmatch(low)))
+
+
+def authorized_as(prefix: str, operation: str) -> tuple[str, ...]:
+    """The IAM actions an API operation that is no action itself is authorized by (`s3:HeadBucket` -> ListBucket)."""
+    from canary.discover._tables import ACTION_OVERRIDES  # data only, no imports
+
+    for (p, op), actions in ACTION_OVERRIDES.items():
+        if p == prefix.lower() and op.lower() == operation.lower():
+            return actions
+    return ()
 
 
 def suggest(action: str, n: int = 1) -> list[str]:

@@ -99,11 +99,15 @@ def _action_warnings(label: str, text: str, allow: bool, used: set[str]) -> list
                             f"action {text!r}: no AWS service model signs as {prefix!r}{did}")]
     if "*" not in name and "?" not in name:
         if name.lower() not in names:
-            hint = _actions.suggest(text)
-            did = f"; did you mean {hint[0]!r}?" if hint else ""
+            instead = _actions.authorized_as(prefix, name)
+            if instead:
+                did = f"; the API operation {name} is authorized by {' and '.join(repr(a) for a in instead)}"
+            else:
+                hint = _actions.suggest(text)
+                did = f"; did you mean {hint[0]!r}?" if hint else ""
             return [LintWarning("unknown-action", label,
-                                f"action {text!r} is not an action of {prefix.lower()}{did} "
-                                "(checked against botocore's service model; IAM-only actions may be missing)")]
+                                f"action {text!r} is not an IAM action of {prefix.lower()}, so it grants nothing"
+                                f"{did} (AWS's Service Authorization Reference)")]
         return []
     granted = _actions.expand(text) or []
     if not granted:

