@@ -7,7 +7,6 @@ are listed for the user to add by hand, with where the code makes them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -28,38 +27,29 @@ def _has_placeholder(value: Any) -> bool:
 
 
 def probe_config(root: Path, stage: str, env: dict[str, str]) -> tuple[dict[str, Any] | None, list[str]]:
-    """The config to write (None when discover resolved nothing probeable), and the calls left to add by hand."""
+    """The config to write (None when discover named nothing probeable), and the calls left to add by hand."""
     from canary.config import parse_config
     from canary.discover import discover
-    from canary.discover._emit import emit_config, not_probed
-
-    found = discover(root, stage, env=env)
-    resolved = dataclasses.replace(found, findings=[f for f in found.findings if f.resolved])
-    data = emit_config(resolved)
-    kept = [p for p in data["probes"] if not _has_placeholder(p)]
-    left: list[str] = []
-    emitted = {json.dumps(p, sort_keys=True) for p in kept}
-    for f in found.probed()[0]:
-        if not f.resolved:
-            left.append(f"{f.action} on {f.resource} ({f.location}): the code does not tell the whole name "
-                        f"({', '.join(f.unresolved)})")
-    for p in data["probes"]:
-        if json.dumps(p, sort_keys=True) not in emitted:
-            left.append(f"{p['action']}: {json.dumps({k: v for k, v in p.items() if k != 'id'})} "
-                        "(fill in what the code does not tell)")
-    for entry in not_probed(found):
-        left.append(f"{entry['action']} ({', '.join(entry['locations'])}): no harmless probe for it yet")
+    from canary.discover._emit import emit_config, left_out, not_probed
     from canary.errors import ConfigError
 
+    found = discover(root, stage, env=env)
+    left = [f"{e['action']} on {e['resource']} ({e['location']}): {'; '.join(e['fill_in'])}"
+            for e in left_out(found)]
     fill = {"STAGE": stage, **env}
     valid = []
-    for p in kept:  # e.g. a ${VAR} the stage does not set: that probe is left out, with the reason
-        try:
+    for p in emit_config(found)["probes"]:
+        if _has_placeholder(p):  # emit_config leaves these out itself; never let one through
+            left.append(f"{p['action']}: {json.dumps(p)}: a value the source does not tell")
+            continue
+        try:  # e.g. a ${VAR} the stage does not set: that probe is left out, with the reason
             parse_config({"version": 1, "probes": [p]}, source="discover", env=fill)
         except ConfigError as exc:
             left.append(f"{p['action']}: {json.dumps(p)}: {str(exc).split(': ', 1)[-1]}")
             continue
         valid.append(p)
+    for entry in not_probed(found):
+        left.append(f"{entry['action']} ({', '.join(entry['locations'])}): no harmless probe for it yet")
     if not valid:
         return None, left
     config = {"version": 1, "probes": valid}
