@@ -39,7 +39,6 @@ class InitPlan:
     vendor_bytes: int = 0
     notes: list[str] = field(default_factory=list)          # what init did not do: the user's part
     left: list[str] = field(default_factory=list)           # calls with no probe written (add by hand)
-    blueprint: list[str] = field(default_factory=list)      # the two lines that register the blueprint
 
     @property
     def empty(self) -> bool:
@@ -64,7 +63,7 @@ def plan_init(project_dir: str | os.PathLike[str], stage: str, *, account: str |
     from canary.deployconfig import slack_policy_document, slack_policy_name, stage_account
     from canary.embed._deps import dependency_edits
     from canary.embed._probes import probe_config
-    from canary.embed._project import BLUEPRINT_LINES, app_edit, pytest_edit, stage_edit, vendor_changes
+    from canary.embed._project import app_edit, pytest_edit, stage_edit, vendor_changes
 
     root = Path(project_dir)
     if not (root / "app.py").is_file():
@@ -113,7 +112,6 @@ def plan_init(project_dir: str | os.PathLike[str], stage: str, *, account: str |
 
     new_app, manual = app_edit(root)
     change(root / "app.py", new_app)
-    plan.blueprint = [BLUEPRINT_LINES[0], BLUEPRINT_LINES[1].format(app="app")]
     plan.notes += manual
 
     path, text, manual = pytest_edit(root)
