@@ -127,3 +127,18 @@ def test_payload_that_is_not_json_is_a_usage_error(project: Path, aws_env: pytes
     result = _run(project, "--payload", "{probes")
     assert result.exit_code == 2
     assert "--payload" in result.output
+
+
+@pytest.mark.parametrize("report, code", [(_report(), 0), (_report(denied=1), 1), (_report(error=1), 3)])
+def test_deploy_takes_the_gates_exit_code_from_the_in_process_invoke(
+        project: Path, httpserver: HTTPServer, aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        report: dict[str, Any], code: int) -> None:
+    """`deploy` runs `invoke` in-process as its last step; the gate's verdict must become deploy's exit code."""
+    from canary.cli.deploy import _step
+
+    aws_env.setenv("AWS_ENDPOINT_URL", httpserver.url_for(""))
+    _stub(httpserver, report)
+    assert _step(invoke, ["--stage", "dev", "--project-dir", str(project), "--format", "json"], to_stderr=False) == code
+    out, err = capsys.readouterr()
+    assert json.loads(out) == report
+    assert err.startswith(f"+ permission-canary invoke --stage dev --project-dir {project}")
