@@ -169,6 +169,9 @@ def dependency_edits(root: Path, reqs: list[tuple[str, str]]) -> tuple[dict[Path
         except (tomllib.TOMLDecodeError, ValueError):
             ok = False
         if ok:
+            pinned = [f"{k}{v}" for k, v in (data.get("packages") or {}).items()
+                      if isinstance(v, str) and v.startswith("==")]
+            notes.extend(pin_conflicts("\n".join(pinned), reqs, "Pipfile [packages]"))
             if new != text:
                 edits[pipfile] = new
                 notes.append("Pipfile changed: run `pipenv lock` (and regenerate requirements.txt if you generate it)")

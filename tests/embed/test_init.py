@@ -217,3 +217,11 @@ def test_a_probe_whose_variable_the_stage_does_not_set_is_left_out_and_named(tmp
     written = json.loads(plan.files[api / "chalicelib" / "canary-dev.json"][1])
     assert "FAVORITES_TABLE" not in json.dumps(written)
     assert any("FAVORITES_TABLE" in line for line in plan.left)
+
+
+def test_an_exact_pipfile_pin_outside_the_range_is_named(tmp_path: Path) -> None:
+    (tmp_path / "Pipfile").write_text('[packages]\npydantic = "==1.10.13"\nslack-sdk = "*"\n')
+    edits, notes = dependency_edits(tmp_path, REQS)
+    assert tmp_path / "Pipfile" not in edits  # both are there already; the user decides the pin
+    assert ("Pipfile [packages]: pydantic==1.10.13 is outside the canary's range pydantic>=2.7,<3; "
+            "move the pin into that range") in notes
