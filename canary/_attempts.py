@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Callable
 
 from canary._deadline import Deadline, Scope
 from canary.classify import Verdict, attempt
@@ -17,7 +17,7 @@ _rng = random.Random()
 
 
 def execute(call: Call, client: Any, *, retries: int, attempt_s: float, deadline: Deadline,
-            scope: Scope) -> tuple[Verdict, int]:
+            scope: Scope, beat: Callable[[], None] = lambda: None) -> tuple[Verdict, int]:
     """Return the verdict of the last attempt and how many were made.
 
     Another attempt starts only if its backoff and a whole attempt (`attempt_s`) fit before the
@@ -26,6 +26,7 @@ def execute(call: Call, client: Any, *, retries: int, attempt_s: float, deadline
     attempts = 0
     while True:
         attempts += 1
+        beat()  # each attempt gets its own total bound (canary._pool)
         verdict = attempt(client, call)
         if not verdict.transient or attempts > retries or scope.is_cut:
             return verdict, attempts

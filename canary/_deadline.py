@@ -19,7 +19,7 @@ import time
 import weakref
 from typing import Any, Callable, TypeVar
 
-__all__ = ["Deadline", "Scope", "DeadlineExceeded", "within"]
+__all__ = ["Deadline", "Scope", "DeadlineExceeded", "within", "bounded_here"]
 
 T = TypeVar("T")
 
@@ -144,3 +144,23 @@ def within(fn: Callable[[], T], seconds: float, *, name: str = "bounded-call") -
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def bounded_here(fn: Callable[[], T], seconds: float, *, name: str = "bounded-call") -> T:
+    """Call `fn` in this thread (keeping its tracing context); at `seconds`, cut its sockets.
+
+    A hang or a drip then ends as a connection error, raised here as DeadlineExceeded, and a retry
+    cannot open a new socket. Unlike `within`, this bounds only what waits on a socket.
+    """
+    scope = Scope(name)
+    timer = threading.Timer(max(0.0, seconds), scope.cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        return scope.run(fn)
+    except Exception as exc:
+        if scope.is_cut:
+            raise DeadlineExceeded(f"no answer within {seconds:.1f}s (total bound)") from exc
+        raise
+    finally:
+        timer.cancel()

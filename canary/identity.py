@@ -3,9 +3,9 @@
 Most probes name only a table, bucket or parameter in their request; only the report's ARNs need
 the account. The account comes, in order, from what the caller already knows (the Lambda context's
 `invoked_function_arn`, a configured role ARN), from an earlier answer for the same access key, or
-from `sts:GetCallerIdentity` asked on a daemon thread beside the probes. That lookup has its own
-total bound; a probe whose *request* needs the account (an SQS queue URL, an SNS topic ARN) waits
-for it at most that long, and every other probe never waits at all.
+from `sts:GetCallerIdentity`, asked by the calling thread (which keeps its X-Ray context) while the
+workers probe. That lookup has its own total bound; a probe whose *request* needs the account (an
+SQS queue URL, an SNS topic ARN) waits for it at most that long, and every other probe never waits.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from canary._deadline import DeadlineExceeded, within
+from canary._deadline import DeadlineExceeded, bounded_here
 from canary.probes import Target
 
 __all__ = ["Identity", "resolve_target", "account_from_arn", "region_of"]
@@ -74,8 +74,7 @@ def resolve_target(session: Any, region: str | None = None, endpoint_url: str | 
     it works for any role; when it fails the account is `*`.
     """
     ident = Identity(session, region_of(session, region), endpoint_url, timeout_s=timeout_s).start()
-    ident.wait(timeout_s + 1.0)
-    ident.stop()
+    ident.resolve()
     target = ident.target() or Target(region=ident.region, account="*")
     return target, ident.principal, ident.error
 
@@ -96,29 +95,31 @@ class Identity:
         self._done = threading.Event()
 
     def start(self) -> "Identity":
-        """Begin the STS lookup on a daemon thread (or finish at once from the cache)."""
-        key = _cache_key(self.session, self.region, self.endpoint_url)
-        if key is not None and key in _CACHE:
-            target, self.principal = _CACHE[key]
+        """Make the STS client (in the calling thread: creating clients is not thread-safe), or finish from the cache."""
+        self._sts: Any = None
+        self._key = _cache_key(self.session, self.region, self.endpoint_url)
+        if self._key is not None and self._key in _CACHE:
+            target, self.principal = _CACHE[self._key]
             self._target = self._target or target
             self._done.set()
             return self
         try:
-            sts = _sts_client(self.session, self.region, self.endpoint_url, self.timeout_s)  # here: not thread-safe
+            self._sts = _sts_client(self.session, self.region, self.endpoint_url, self.timeout_s)
         except Exception as exc:  # noqa: BLE001 - only the report's principal is lost
             self._fail(exc)
-            return self
-        threading.Thread(target=self._lookup, args=(sts, key), name="sts-identity", daemon=True).start()
         return self
 
-    def _lookup(self, sts: Any, key: tuple[str, str, str | None] | None) -> None:
+    def resolve(self) -> None:
+        """Ask STS now, in this thread, bounded in total by `timeout_s` (a no-op when already known)."""
+        if self._done.is_set() or self._sts is None:
+            return
         try:
-            target, arn = within(lambda: _ask(sts, self.region), self.timeout_s, name="sts-call")
+            target, arn = bounded_here(lambda: _ask(self._sts, self.region), self.timeout_s, name="sts-identity")
         except Exception as exc:  # noqa: BLE001 - any failure here only degrades the report
             self._fail(exc)
             return
-        if key is not None:
-            _CACHE[key] = (target, arn)
+        if self._key is not None:
+            _CACHE[self._key] = (target, arn)
         self.principal = arn
         self._target = self._target or target
         self._done.set()

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from canary._attempts import execute
 from canary._deadline import Deadline, Scope
-from canary._pool import gather
+from canary._pool import start
 from canary.classify import Verdict, classify_exception, remediation_for
 from canary.config import CanaryConfig
 from canary.identity import Identity, region_of, resolve_target
@@ -34,6 +34,9 @@ log = logging.getLogger("canary.runner")
 # A hook wraps each probe's execution (X-Ray uses it for one subsegment per probe).
 ProbeHook = Callable[[ProbeParams, Callable[[], ProbeResult]], ProbeResult]
 PENDING_ACCOUNT = "{account}"
+# One attempt's total bound, in units of probe_timeout_s: its connect and its reads are each bounded by
+# probe_timeout_s; an answer still arriving after twice that (a drip) is abandoned.
+ATTEMPT_CAP_FACTOR = 2.0
 
 
 def _now_iso() -> str:
@@ -89,7 +92,7 @@ class Runner:
                 for svc in sorted(services)}
 
     def _probe(self, probe: ProbeParams, call: Call, client: Any, deadline: Deadline, scope: Scope,
-               identity: Identity) -> ProbeResult:
+               identity: Identity, beat: Callable[[], None]) -> ProbeResult:
         """One probe, start to verdict, in a worker; never raises."""
         def body() -> ProbeResult:
             start = time.monotonic()
@@ -103,7 +106,8 @@ class Runner:
                         transient=True), start, 0)
                 sent = build_call(probe, target)
             verdict, attempts = execute(sent, client, retries=self.settings.retries,
-                                        attempt_s=self.settings.probe_timeout_s, deadline=deadline, scope=scope)
+                                        attempt_s=self.settings.probe_timeout_s, deadline=deadline, scope=scope,
+                                        beat=beat)
             return probe_result(probe, sent, verdict, start, attempts)
 
         start = time.monotonic()
@@ -144,16 +148,24 @@ class Runner:
             results.update({i: probe_result(probes[i], c, v, time.monotonic(), 0) for i, c in calls.items()})
             calls = {}
         scope = Scope("run")
-        done, late = gather({i: (lambda i=i, c=c: self._probe(probes[i], c, clients[c.service], deadline, scope,
-                                                              identity)) for i, c in calls.items()},
-                            workers=self.workers, deadline=deadline, scope=scope, on_result=self._progress)
+        cap = ATTEMPT_CAP_FACTOR * self.settings.probe_timeout_s
+
+        def overdue(i: int, began: float, attempts: int) -> ProbeResult:
+            return probe_result(probes[i], calls[i], Verdict(
+                Outcome.ERROR, "Timeout", f"no complete answer within {cap:.1f}s (the total bound of one attempt, "
+                "twice probe_timeout_s); the call was abandoned", transient=True), began, attempts)
+
+        workers = start({i: (lambda beat, i=i, c=c: self._probe(probes[i], c, clients[c.service], deadline,
+                                                                scope, identity, beat))
+                         for i, c in calls.items()}, workers=self.workers, scope=scope)
+        identity.resolve()  # here, while the workers probe; bounded by its own total time
+        done, late = workers.collect(deadline, cap_s=cap, overdue=overdue, on_result=self._progress)
         results.update(done)
         late_v = Verdict(Outcome.ERROR, "DeadlineExceeded",
                          f"no answer within the run's deadline ({self.deadline_s:.1f}s)", transient=True)
         results.update({i: probe_result(probes[i], calls[i], late_v, deadline.start, 1) for i in late})
         for c in clients.values():
             c.close()  # idle keep-alive sockets; a warm container keeps nothing from this run
-        identity.wait(deadline.cap(identity.timeout_s))  # enrichment only: bounded by its own time
         identity.stop()
         return self._report(started, deadline, results, identity, region)
 

@@ -129,6 +129,16 @@ def test_sequential_mode_ends_by_the_deadline_too(emu, faults_emu, creds, table)
     assert len(report.results) == 6
 
 
+def test_a_dripping_answer_costs_one_attempt_bound_not_the_run_even_in_sequential_mode(emu, faults_emu, creds,
+                                                                                       table):
+    faults_emu.on(drip(interval=0.2), service="dynamodb", operation="GetItem", times=1)  # only the first call
+    six = [{"id": f"p{i}", "action": "dynamodb:GetItem", "table": table, "key": KEY} for i in range(6)]
+    report = finish(lambda: run(cfg(*six, probe_timeout_s=1, deadline_s=40, max_workers=1, retries=0),
+                                emu.session(creds), endpoint_url=faults_emu.url))
+    assert [(r.outcome.value, r.error_code) for r in report.results] == [("ERROR", "Timeout")] + [("ALLOWED", None)] * 5
+    assert report.results[0].transient
+
+
 def test_a_throttled_call_is_retried_and_its_second_answer_counts(emu, faults_emu, creds, table):
     faults_emu.on(throttle(), service="dynamodb", operation="DeleteItem", times=1)
     report = finish(lambda: run(cfg(*probes(table)[1:2], retries=2), emu.session(creds),
