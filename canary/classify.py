@@ -215,10 +215,9 @@ def classify_exception(exc: BaseException, harmless: frozenset[str] = frozenset(
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         return classify(response["Error"], status, harmless)
     from botocore import exceptions as bx  # already loaded by any boto3 client
-
-    name = type(exc).__name__
     from botocore.parsers import ResponseParserError
 
+    name = type(exc).__name__
     if isinstance(exc, (ResponseParserError, UnicodeDecodeError)) or _raised_by_parser(exc):
         # The body itself is never repeated: it may be garbage, huge, or hold a secret.
         return Verdict(Outcome.ERROR, error_code="UnparseableResponse", transient=True,
