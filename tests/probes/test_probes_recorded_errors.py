@@ -120,6 +120,8 @@ def test_s3_bad_digest_is_allowed_and_the_request_carried_a_digest_that_cannot_m
     assert (r.outcome, r.error_code, r.remediation) == (Outcome.ALLOWED, "BadDigest", None)
     (req,) = replay.requests
     assert req["body"] and base64.b64decode(req["headers"]["Content-MD5"]) != hashlib.md5(req["body"]).digest()
+    # botocore asks before sending the body: S3 can refuse on the headers (authorization) first
+    assert req["headers"]["Expect"] == "100-continue"
 
 
 def test_s3_put_on_a_missing_sentinel_is_an_error_never_allowed(replay, aws_session):
