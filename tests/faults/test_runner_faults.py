@@ -189,3 +189,20 @@ def test_the_cli_exits_by_its_deadline_with_the_answered_verdicts(emu, faults_em
             for r in report["results"]} == {
         "get": ("ALLOWED", None), "delete": ("DENIED", None),
         "describe": ("ERROR", "DeadlineExceeded")}
+
+
+def test_a_probe_whose_request_names_the_account_waits_for_sts_only_within_its_bound(emu, faults_emu, table):
+    queue = f"faults-{os.getpid()}-q"
+    emu.client("sqs").create_queue(QueueName=queue)
+    arn = emu.create_role(f"faults-{os.getpid()}-sqs", {"Version": "2012-10-17", "Statement": [
+        allow("sqs:GetQueueAttributes", "dynamodb:GetItem")]})
+    session = emu.session(emu.assume(arn))
+    config = cfg({"id": "queue", "action": "sqs:GetQueueAttributes", "queue": queue}, *probes(table)[1:2],
+                 probe_timeout_s=1, deadline_s=20)
+    faults_emu.on(drip(interval=0.2), service="sts")
+    blind = finish(lambda: run(config, session, endpoint_url=faults_emu.url))
+    assert outcomes(blind) == {"queue": ("ERROR", "AccountUnknown"), "delete": ("DENIED", None)}
+    assert blind.results[0].transient
+    known = finish(lambda: run(config, session, endpoint_url=faults_emu.url,
+                               account_arn="arn:aws:lambda:us-east-1:123456789012:function:canary"))
+    assert outcomes(known) == {"queue": ("ALLOWED", None), "delete": ("DENIED", None)}
