@@ -22,15 +22,16 @@ from canary.discover._calls import Calls, RawCall, merge_sites
 from canary.discover._eval import Eval
 from canary.discover._flow import Flow
 from canary.discover._parse import Module, project_files
+from canary.discover._pynamo import Pynamo
 from canary.discover._stage import Stage
 from canary.discover._wrappers import Wrappers
 
 __all__ = ["RawCall", "Analyzer", "analyze", "project_files"]
 
 
-class Analyzer(Flow, Eval, Stage, Wrappers, Calls):
+class Analyzer(Flow, Eval, Stage, Wrappers, Pynamo, Calls):
     """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`),
-    decorators' rewrites (`Wrappers`), boto3 calls (`Calls`)."""
+    decorators' rewrites (`Wrappers`), PynamoDB models (`Pynamo`), boto3 calls (`Calls`)."""
 
 
 def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawCall], list[str]]:

@@ -35,6 +35,8 @@ from canary.discover._values import (
     ModuleV,
     OsEnviron,
     OsModule,
+    PynamoIndexV,
+    PynamoMethodV,
     PaginatorV,
     ResourceV,
     SessionV,
@@ -291,7 +293,12 @@ class Eval:
             if mod is not None:
                 return frozenset(self._get((id(mod.scope), name)))
         elif isinstance(v, InstV):
-            return frozenset(self._instance_attr(v, name))
+            found = self._instance_attr(v, name)
+            return frozenset(self.pynamo_attr(v, name, found) if self.classes[v.cid].bases else found)
+        elif isinstance(v, PynamoIndexV):
+            return frozenset(self.pynamo_index_attr(v, name))
+        elif isinstance(v, PynamoMethodV) and v.name == "<batch>":
+            return frozenset({PynamoMethodV(v.model, f"<batch>:{name}", False)})
         elif isinstance(v, StrV):
             if name in ("format", "join") or name in strings.STR_METHODS:
                 return frozenset({BoundStrV(v, name)})
@@ -304,7 +311,8 @@ class Eval:
         elif isinstance(v, EventV):
             return frozenset(val for key, val in v.attrs if key == name)
         elif isinstance(v, ClassV):
-            return frozenset(self._class_attr(v.cid, name))
+            found = self._class_attr(v.cid, name)
+            return frozenset(self.pynamo_attr(v, name, found) if self.classes[v.cid].bases else found)
         return EMPTY
 
     def _mro(self, cid: int) -> Iterator[Klass]:
@@ -374,6 +382,8 @@ class Eval:
                 elif models.resource_model(service) is not None:
                     out.add(ResourceV(service, ""))
             return frozenset(out)
+        if isinstance(f, PynamoMethodV):
+            return self.apply_pynamo(f, node, scope)
         if isinstance(f, BoundStrV):
             return self._string_method(f, args, kwargs, node, scope)
         if isinstance(f, DictGetV):

@@ -29,6 +29,7 @@ from canary.discover._values import (
     StrV,
     Value,
     EventV,
+    ExternalClass,
 )
 from canary.discover._calls import DEFAULT, EMPTY, MAX_VALUES, RawCall, Vals, resource_index, xform
 from canary.discover._parse import (
@@ -42,6 +43,7 @@ from canary.discover._parse import (
     decorator_names,
     dependency_order,
 )
+from canary.discover._pynamo import PYNAMO_BASES
 from canary.discover._wrappers import find_rewrites
 
 __all__ = ["Flow"]
@@ -325,8 +327,9 @@ class Flow:
             klass = self.classes[cscope.cid]  # type: ignore[index]
             for b in node.bases:
                 for v in self.eval(b, scope):
-                    if isinstance(v, ClassV) and v.cid not in klass.bases and v.cid != klass.cid:
-                        klass.bases.add(v.cid)
+                    base = v.cid if isinstance(v, ClassV) else v.marker if isinstance(v, ExternalClass) else None
+                    if base is not None and base not in klass.bases and base != klass.cid:
+                        klass.bases.add(base)
                         self.changed = True
             for d in node.decorator_list:
                 self.eval(d, scope)
@@ -417,6 +420,7 @@ class Flow:
             self.eval(target.value, scope)
 
     def _iterate(self, values: Vals) -> Iterator[Value]:
+        yield from self.pynamo_items(values)
         for v in values:
             if isinstance(v, CollectionV):
                 spec = resource_index(v.parent.service, v.parent.rtype).get(
@@ -461,6 +465,8 @@ class Flow:
         return EMPTY
 
     def _from_value(self, base: str, name: str) -> Vals:
+        if (base, name) in PYNAMO_BASES:
+            return frozenset({ExternalClass(PYNAMO_BASES[base, name])})
         if base == "chalice" and name in ("Chalice", "Blueprint"):
             return frozenset({ChaliceClass()})
         if base == "boto3":

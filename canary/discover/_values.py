@@ -148,6 +148,33 @@ class BoundStrV:
     name: str
 
 
+@dataclass(frozen=True)
+class PynamoMethodV:
+    """A PynamoDB method of a project model (or of one of its indexes), not yet called."""
+
+    model: int            # the model's class id
+    name: str             # "save", "query", ...; "<batch>" for `Model.batch_write()`'s writer
+    instance: bool = False
+    index: int | None = None  # the index's class id for `Model.some_index.query`
+    attr: str | None = None   # the attribute the index is kept in (its name when Meta has none)
+
+
+@dataclass(frozen=True)
+class ExternalClass:
+    """A library base class the analyser knows (`pynamodb.models.Model`): kept among a class's bases as `marker`."""
+
+    marker: int
+
+
+@dataclass(frozen=True)
+class PynamoIndexV:
+    """`Model.some_index`: an index of that model's table."""
+
+    model: int
+    index: int
+    attr: str
+
+
 # Objects from boto3 and the standard library ----------------------------------------------------
 
 @dataclass(frozen=True)
@@ -279,7 +306,7 @@ class InstV:
     cid: int
 
 
-Value = Union[StrV, ConstV, DictV, DictGetV, BoundStrV, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
+Value = Union[StrV, ConstV, DictV, DictGetV, BoundStrV, PynamoMethodV, PynamoIndexV, ExternalClass, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
               PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ChaliceClass, ChaliceApp, EventV,
               ModuleV, FuncV,
               BoundFuncV, ClassV, InstV]

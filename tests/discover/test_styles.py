@@ -31,6 +31,9 @@ EXPECTED: dict[str, set[str]] = {
     # Pipenv project: S3 event handlers, lazily built services, app.app_name, per-function env, MODE guard
     "media_events": {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "rekognition:DetectLabels",
                      "s3:GetObject", "s3:PutObject"},
+    # PynamoDB models: Meta.table_name from the stage, an index, batch_write
+    "pynamo_models": {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query",
+                      "dynamodb:BatchWriteItem"},
     "tutorial": {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject"},
     # helper 9b's --check samples (tests/discover/test_verdicts.py)
     "check_postmortem": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
@@ -81,7 +84,7 @@ def test_chalice_sees_the_plain_style_so_the_superset_check_is_not_vacuous() -> 
 
 
 @pytest.mark.parametrize("app", ["story", "self_storage", "injected", "factories", "module_globals", "tutorial",
-                                 "postmortem", "media_events"])
+                                 "postmortem", "media_events", "pynamo_models"])
 def test_chalice_misses_what_discover_finds_in_the_other_styles(app: str) -> None:
     theirs = chalice_actions(APPS / app) or set()
     assert EXPECTED[app] - theirs, "this style should be one chalice's analyzer cannot see"
