@@ -65,3 +65,15 @@ def test_a_cut_scope_refuses_new_sockets():
     with pytest.raises(ConnectionAbortedError):
         scope.run(lambda: socket.socket())
     socket.socket().close()  # outside the scope nothing changes
+
+
+def test_a_tls_wrapped_socket_belongs_to_the_scope_too():
+    import ssl
+
+    scope = Scope("t")
+    wrapped = scope.run(lambda: ssl.create_default_context().wrap_socket(
+        socket.socket(), server_hostname="example.com", do_handshake_on_connect=False))
+    try:
+        assert wrapped in set(scope._socks)  # the object a TLS call reads from is the one the cut shuts
+    finally:
+        wrapped.close()
