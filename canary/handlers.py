@@ -31,6 +31,7 @@ SAFETY_MARGIN_MIN_S = 1.0
 MIN_DEADLINE_S = 0.5
 LOG_MARGIN_S = 0.3  # kept back from the publish bound to print the report line
 PUBLISH_MAX_S = 5.0
+MAX_PAYLOAD_PROBES = 1000
 _CACHE: dict[tuple[str, str], "CanaryConfig"] = {}
 
 
@@ -191,7 +192,7 @@ def parse_payload(payload: Any) -> tuple[list[str] | None, bool]:
     if isinstance(payload, (str, bytes)):
         try:
             payload = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser allows
             raise PayloadError("payload is not JSON; send {} or {\"probes\": [\"id\", ...], \"publish\": false}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"payload must be a JSON object, got {type(payload).__name__}; "
@@ -202,6 +203,8 @@ def parse_payload(payload: Any) -> tuple[list[str] | None, bool]:
     probes = payload.get("probes")
     if probes is not None and (not isinstance(probes, list) or not all(isinstance(p, str) and p for p in probes)):
         raise PayloadError("\"probes\" must be a list of probe ids (strings)")
+    if probes is not None and len(probes) > MAX_PAYLOAD_PROBES:
+        raise PayloadError(f"\"probes\" names {len(probes)} ids; at most {MAX_PAYLOAD_PROBES} (leave it out to run all)")
     if probes == []:
         raise PayloadError("\"probes\" is empty: name at least one probe id, or leave \"probes\" out to run them all")
     publish = payload.get("publish", True)

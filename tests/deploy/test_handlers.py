@@ -144,6 +144,11 @@ def test_malformed_manual_payload_returns_an_error_report_not_a_crash(
     ({"probes": "listings-update"}, "must be a list of probe ids"),
     ({"probes": [""]}, "must be a list of probe ids"),
     ({"publish": "no"}, "\"publish\" must be true or false"),
+    ({"publish": 1}, "\"publish\" must be true or false"),
+    ("[" * 100_000, "payload is not JSON"),
+    (b"\xff\xfe", "payload is not JSON"),
+    ({"probes": ["p"] * 1001}, "at most 1000"),
+    ({"probes": []}, "\"probes\" is empty"),
 ])
 def test_parse_payload_refuses_anything_but_probes_and_publish(payload: Any, fragment: str) -> None:
     with pytest.raises(PayloadError, match=re.escape(fragment)):
