@@ -55,7 +55,8 @@ class Settings(BaseModel):
     per_probe_metrics: bool = Field(False, description="Also publish `ProbeAllowed` (0/1) per probe; each one is "
                                                        "a custom metric, billed monthly.")
     probe_timeout_s: float = Field(5.0, gt=0, le=60, description="Connect and read timeout of one probe call, "
-                                                                 "in seconds.")
+                                                                 "in seconds; an attempt still unanswered after "
+                                                                 "twice this is abandoned (a transient ERROR).")
     deadline_s: float = Field(60.0, gt=0, le=900, description="The whole run's deadline, in seconds; a probe "
                                                               "still unanswered then is a transient ERROR.")
     retries: int = Field(2, ge=0, le=5, description="Retries of a transient failure (throttling, 5xx, timeout), "
