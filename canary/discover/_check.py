@@ -100,8 +100,9 @@ class CheckResult:
         return out
 
     def to_fill(self) -> list[Row]:
-        """Gaps and unresolved rows whose resources the source tells only in part."""
-        return [r for r in self.gaps + self.unresolved if r.to_fill]
+        """Gaps without a statement, and unresolved rows, whose resources the source tells only in part."""
+        return ([r for r in self.gaps if r.to_fill and _policy_resources_of(r) is None]
+                + [r for r in self.unresolved if r.to_fill])
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "policy": self.policy_source, "checked": self.checked,
@@ -126,12 +127,32 @@ def _policy_resources_of(row: Row) -> list[str] | None:
     out: list[str] = []
     for c in candidates_to_check(row.finding):
         for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
-            text = policy_text(p)
+            text = policy_text(p) or _object_prefix(p)
             if text is None:
                 return None
             if text not in out:
                 out.append(text)
     return out
+
+
+def _object_prefix(pattern: Any) -> str | None:
+    """`arn:aws:s3:::bucket/folder/*` for an object of a known bucket whose key the code builds at run time.
+
+    A key is data, not a name to fill in: granting the folder the code writes to is what the code needs.
+    A hole in the bucket (or in any other resource's name) is never widened into a wildcard.
+    """
+    from canary.policy.pattern import Hole
+
+    head = ""
+    for part in pattern:
+        if isinstance(part, Hole) and part.length is None:
+            break
+        head += part if isinstance(part, str) else "?" * (part.length or 0)
+    arn, sep, key = head.partition(":::")
+    bucket = key.partition("/")[0]
+    if not (arn.endswith(":s3") and sep and "/" in key and bucket and "*" not in head and "?" not in head):
+        return None
+    return head + "*"
 
 
 def candidates_to_check(f: Finding) -> tuple[Any, ...]:
@@ -140,7 +161,7 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
     Where discover does not model the ARN, AWS's reference tells whether the action takes only `*`;
     otherwise the resource is wholly unknown (a hole), which no guess may fill.
     """
-    from canary.discover._models import resource_types
+    from canary.discover._models import required_resource_arn, resource_types
     from canary.policy.pattern import Hole
 
     types = resource_types(f.action)
@@ -148,7 +169,34 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
         return (("*",),)
     if f.candidates:
         return f.candidates
+    arn = required_resource_arn(f.action)
+    if arn is not None:  # AWS's ARN format for the resource type: the service and type are known
+        return (_from_format(arn, f.action),)
     return ((Hole(f"the {f.action} resource (discover does not model this action's ARN)"),),)
+
+
+def _from_format(arn: str, action: str) -> Any:
+    """A pattern from an ARN format (`arn:${Partition}:ecs:${Region}:${Account}:service/${ClusterName}/...`)."""
+    import re
+
+    from canary.policy.pattern import Hole
+
+    fixed = {"Partition": "aws", "Region": "*", "Account": "*"}
+    out: list[Any] = []
+    pos = 0
+    for m in re.finditer(r"\$\{([A-Za-z0-9]+)\}", arn):
+        out.append(arn[pos:m.start()])
+        name = m.group(1)
+        out.append(fixed[name] if name in fixed else Hole(f"{name} (discover does not read it for {action})"))
+        pos = m.end()
+    out.append(arn[pos:])
+    merged: list[Any] = []
+    for part in out:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif part != "":
+            merged.append(part)
+    return tuple(merged)
 
 
 def _autogen(project_dir: Path, stage: str) -> bool:

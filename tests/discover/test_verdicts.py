@@ -137,6 +137,30 @@ def test_emit_config_leaves_a_rewritten_table_out_instead_of_probing_the_literal
     assert "left out dynamodb:UpdateItem at chalicelib/db.py:34" in out
 
 
+def _s3_check(bucket: StrV, pol: dict[str, Any]) -> Any:
+    key = StrV((Lit("uploads/"), Unknown("file_name")))
+    calls = [RawCall(file="app.py", line=4, service="s3", operation="PutObject",
+                     params=(("Bucket", (bucket,)), ("Key", (key,))))]
+    return check(Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {})), pol, "p")
+
+
+def test_an_unknown_object_key_in_a_known_bucket_gets_its_folder_and_pasting_it_closes_the_gap() -> None:
+    other = policy({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::reports/*"})
+    result = _s3_check(StrV.lit("docs-dev"), other)
+    assert [g.verdict for g in result.gaps] == ["NOT_GRANTED"]
+    added = result.statements()
+    assert added == [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::docs-dev/uploads/*"}]
+    assert result.to_fill() == []
+    assert _s3_check(StrV.lit("docs-dev"), policy(*other["Statement"], *added)).strict_ok()
+
+
+def test_an_unknown_bucket_is_never_widened_into_a_wildcard() -> None:
+    pol = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"})
+    result = _s3_check(StrV((Lit("docs-"), Unknown("stage()"))), pol)
+    assert [g.verdict for g in result.gaps] == ["NOT_GRANTED"]
+    assert result.statements() == [] and [r.to_fill for r in result.to_fill()] == [("stage()", "file_name")]
+
+
 # --- alternatives, stage, unauthenticated, unmodelled ---------------------------------------------------
 
 
