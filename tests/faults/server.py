@@ -374,6 +374,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self.owner._track(request)
         super().process_request(request, client_address)
 
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        with self.owner._lock:
+            self.owner._threads.add(threading.current_thread())
+        super().process_request_thread(request, client_address)
+
     def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
         self.owner._untrack(request)
         super().shutdown_request(request)
@@ -395,6 +400,7 @@ class FaultServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._conns: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -467,15 +473,11 @@ class FaultServer:
             except OSError:
                 pass
         end = time.monotonic() + timeout
-        for t in threading.enumerate():
-            if t is not threading.current_thread() and t.name.startswith("Thread-") and self._owns(t):
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads + ([self._thread] if self._thread is not None else []):
+            if t is not threading.current_thread():
                 t.join(max(0.0, end - time.monotonic()))
-        if self._thread is not None:
-            self._thread.join(max(0.0, end - time.monotonic()))
-
-    def _owns(self, t: threading.Thread) -> bool:
-        target = getattr(t, "_target", None)
-        return getattr(target, "__self__", None) is self._httpd
 
     def __enter__(self) -> "FaultServer":
         return self.start()
