@@ -21,8 +21,15 @@ _DATA = Path(__file__).resolve().parent.parent / "data" / "runtime-requirements.
 
 def runtime_requirements() -> list[tuple[str, str]]:
     """The (name, version range) pairs the canary needs in the Lambda zip: the one list, read from package data."""
+    from canary.errors import CanaryError
+
+    try:
+        text = _DATA.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CanaryError(f"{_DATA}: missing from the installed package (its package-data must include "
+                          "data/*.txt); reinstall the CLI") from None
     out: list[tuple[str, str]] = []
-    for line in _DATA.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
