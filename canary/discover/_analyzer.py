@@ -7,7 +7,8 @@ modules, classes and factories. It runs as passes a reader can follow one module
 2. `_flow` and `_eval`: carry abstract values (boto3 objects, project functions, strings with
    their alternatives) through the program until nothing grows; `_stage` decides the guards the
    stage's environment settles (`if MODE == "BETA"`, `if DUMMY:`), `_wrappers` what decorators do to
-   the arguments they pass on;
+   the arguments they pass on, `_inline` small helpers per call, `_strings` string methods,
+   `_pynamo` PynamoDB models;
 3. `_calls`: recognise boto3 API calls on those values and record them as `RawCall`s.
 
 Mapping the calls to IAM (`_arns`) and deciding against a policy (`_check`) come after.
@@ -22,6 +23,7 @@ from canary.discover._calls import Calls, RawCall, merge_sites
 from canary.discover._eval import Eval
 from canary.discover._flow import Flow
 from canary.discover._parse import Module, project_files
+from canary.discover._inline import Inline
 from canary.discover._pynamo import Pynamo
 from canary.discover._stage import Stage
 from canary.discover._wrappers import Wrappers
@@ -29,9 +31,12 @@ from canary.discover._wrappers import Wrappers
 __all__ = ["RawCall", "Analyzer", "analyze", "project_files"]
 
 
-class Analyzer(Flow, Eval, Stage, Wrappers, Pynamo, Calls):
-    """The interpreter: the fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`),
-    decorators' rewrites (`Wrappers`), PynamoDB models (`Pynamo`), boto3 calls (`Calls`)."""
+class Analyzer(Flow, Eval, Stage, Inline, Wrappers, Pynamo, Calls):
+    """The interpreter, one concern per mixin.
+
+    The fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`), helpers evaluated per
+    call (`Inline`), decorators' rewrites (`Wrappers`), PynamoDB models (`Pynamo`), boto3 calls (`Calls`).
+    """
 
 
 def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawCall], list[str]]:

@@ -422,23 +422,34 @@ class Eval:
                    node: ast.Call | None = None) -> Vals:
         self.called.add(fn.fid)
         params = fn.params
+        overlay: dict[str, Vals] = {}
         if fn.classmethod:  # `cls` was bound to the class when the function was read
             params = params[1:]
         elif self_value is not None and fn.method_of is not None:
             self._add((id(fn.scope), params[0]), {self_value})
+            overlay[params[0]] = frozenset({self_value})
             params = params[1:]
         for name, vals in zip(params, args):
-            self._add((id(fn.scope), name), self.rewritten(fn, name, vals) if fn.rewrites else vals)
+            overlay[name] = self.rewritten(fn, name, vals) if fn.rewrites else vals
+            self._add((id(fn.scope), name), overlay[name])
         allowed = set(params) | set(fn.kwonly)
         for name, vals in kwargs.items():
             if name in allowed:
-                self._add((id(fn.scope), name), self.rewritten(fn, name, vals) if fn.rewrites else vals)
+                overlay[name] = self.rewritten(fn, name, vals) if fn.rewrites else vals
+                self._add((id(fn.scope), name), overlay[name])
         # a default reaches the body only from a call that leaves its parameter out
         splat = node is None or any(isinstance(a, ast.Starred) for a in node.args) or any(
             k.arg is None for k in node.keywords)
         given = set(params[:len(args)]) | set(kwargs)
         for name in fn.defaults:
             if splat or name not in given:
-                self._add((id(fn.scope), name), self._get((id(fn.scope), name + DEFAULT)))
+                default = frozenset(self._get((id(fn.scope), name + DEFAULT)))
+                self._add((id(fn.scope), name), default)
+                if not splat:
+                    overlay[name] = default
+        if fn.simple is not None and not splat and all(overlay.get(p) for p in params if p in overlay):
+            here = self.inline_return(fn, overlay)
+            if here is not None:
+                return here
         return frozenset(self._get((-fn.fid, "<return>")))
 

@@ -40,9 +40,11 @@ from canary.discover._parse import (
     absolute_module,
     arg_names,
     bound_names,
+    by_import_name,
     decorator_names,
     dependency_order,
 )
+from canary.discover._inline import simple_body
 from canary.discover._pynamo import PYNAMO_BASES
 from canary.discover._wrappers import find_rewrites
 
@@ -84,7 +86,8 @@ class Flow:
         self.staged = bool(self.env)  # no stage chosen: environment guards stay undecided
         self.dead: str | None = None  # why the stage never runs the statements being walked
         self.called: set[int] = set()  # functions some call in the source reaches
-        self.modules = {m.name: m for m in modules}
+        self.inline_stack: list[tuple[Scope, dict[str, Vals]]] = []  # helpers being evaluated per call
+        self.modules = by_import_name(modules)
         self.facts: dict[tuple[int, str], set[Value]] = {}
         self.memos: dict[int, _Memo] = {}
         self.frames: list[_Memo] = []
@@ -128,7 +131,8 @@ class Flow:
         static = "staticmethod" in decos
         method_of = cls.cid if cls is not None and pos and not static else None
         self.funcs[fid] = Func(fid, node, scope, pos, kw, method_of, static,
-                               classmethod=method_of is not None and "classmethod" in decos)
+                               classmethod=method_of is not None and "classmethod" in decos,
+                               simple=simple_body(node))
         self.node_scope[id(node)] = scope
         if method_of is not None:
             self._add((id(scope), pos[0]), {ClassV(method_of) if "classmethod" in decos else InstV(method_of)})
@@ -224,6 +228,10 @@ class Flow:
         return scope.module.scope
 
     def lookup(self, scope: Scope, name: str) -> Vals:
+        if self.inline_stack:
+            found = self.inline_lookup(scope, name)
+            if found is not None:
+                return found
         s: Scope | None = scope
         if scope.kind == "class":
             if name in scope.locals:

@@ -8,12 +8,14 @@ for what a block binds, so that the interpreter's lookups resolve a name the way
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 __all__ = ["Module", "Scope", "Func", "Klass", "project_files", "bound_names", "statements", "dependency_order",
-           "absolute_module", "arg_names", "decorator_names"]
+           "absolute_module", "arg_names", "decorator_names",
+           "by_import_name"]
 
 
 @dataclass(eq=False)
@@ -54,7 +56,8 @@ class Func:
     static: bool
     rewrites: list[Any] = field(default_factory=list)
     defaults: list[str] = field(default_factory=list)  # the parameters that have a default
-    classmethod: bool = False  # its first parameter is the class, whoever calls it  # what its decorators do to its arguments (_wrappers)
+    classmethod: bool = False  # its first parameter is the class, whoever calls it
+    simple: list[Any] | None = None  # the statements `_inline` evaluates per call, when it is that simple  # what its decorators do to its arguments (_wrappers)
 
 
 @dataclass(eq=False)
@@ -119,6 +122,16 @@ def _package_files(directory: Path) -> list[Path]:
                   if not {"__pycache__", "tests", "test"} & set(p.relative_to(directory).parts[:-1]))
 
 
+def by_import_name(modules: "list[Module]") -> "dict[str, Module]":
+    """Each module by its name, and a module of chalicelib/ also by its name inside it (`sys.path` style)."""
+    out = {m.name: m for m in modules}
+    for m in modules:
+        short = m.name.partition("chalicelib.")[2] if m.name.startswith("chalicelib.") else ""
+        if short:
+            out.setdefault(short, m)
+    return out
+
+
 def project_files(root: Path) -> list[Module]:
     """Parse app.py, chalicelib/ and every project module they import (each file once).
 
@@ -159,7 +172,8 @@ def project_files(root: Path) -> list[Module]:
         seen[resolved] = mod
         mod.imports = tuple(sorted(set(_imported_names(tree, mod.package))))
         for imported in mod.imports:
-            for cand in _candidates(root, imported):
+            # apps that put chalicelib/ on sys.path import its modules by their own names
+            for cand in itertools.chain(_candidates(root, imported), _candidates(root / "chalicelib", imported)):
                 if cand.is_file() and cand.resolve() not in seen:
                     queue.append((cand, False))
                     break
@@ -237,7 +251,7 @@ def statements(body: Iterable[ast.AST], into_defs: bool = False) -> Iterator[ast
 
 def dependency_order(modules: "list[Module]") -> "list[Module]":
     """Modules with what they import first, so that most facts flow forward within one pass."""
-    by_name = {m.name: m for m in modules}
+    by_name = by_import_name(modules)
     order: list[Module] = []
     state: dict[str, int] = {}
 

@@ -178,3 +178,25 @@ def test_format_percent_and_join_build_partly_known_names(tmp_path: Path) -> Non
     assert found["PutObject"] == {"Bucket": {"${STAGE}-uploads"}, "Key": {"in/?.json"}}
     assert found["GetObject"] == {"Bucket": {"${STAGE}-archive"}, "Key": {"reports/?"}}
     assert found["DeleteObject"] == {"Bucket": {"assets"}, "Key": {"?"}}  # a format spec: not followed
+
+
+def test_a_small_helper_returns_what_each_call_gives_not_every_calls_values(tmp_path: Path) -> None:
+    # the style of an env-reading helper shared by every module (seen in public PynamoDB starter kits)
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+
+        def get_env(name, fallback=False):
+            if name in os.environ:
+                return os.getenv(name)
+            return fallback
+
+        def stage():
+            return get_env("STAGE", "local")
+
+        ENDPOINT = get_env("DYNAMO_ENDPOINT", "https://dynamodb.amazonaws.com")
+        boto3.resource("dynamodb").Table("{}__users".format(stage())).scan()
+        """})
+    assert by_operation(root)["Scan"]["TableName"] == {"${STAGE}__users", "local__users"}
+    assert by_operation(root, {"STAGE": "dev"})["Scan"]["TableName"] == {"${STAGE}__users"}
+    assert by_operation(root, {"OTHER": "x"})["Scan"]["TableName"] == {"local__users"}
