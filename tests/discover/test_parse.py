@@ -55,3 +55,14 @@ def test_an_imported_project_package_is_read_whole_for_modules_loaded_by_name(tm
                      "checks/tests/test_disk.py": "import boto3\n"})
     assert [m.rel for m in project_files(tmp_path)] == ["app.py", "checks/__init__.py", "checks/disk.py",
                                                         "checks/registry.py"]
+
+
+def test_modules_under_chalicelib_are_found_by_their_own_names_when_it_is_put_on_sys_path(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "import sys\nsys.path.insert(0, 'chalicelib')\nfrom models.user import save\nsave()\n",
+                     "chalicelib/models/__init__.py": "",
+                     "chalicelib/models/user.py": """
+                         import boto3
+                         def save():
+                             boto3.client("sqs").send_message(QueueUrl="q", MessageBody="")
+                         """})
+    assert by_operation(tmp_path) == {"SendMessage": {"QueueUrl": {"q"}}}
