@@ -93,6 +93,10 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
         say("Not mapped to an IAM action (check by hand):", "yellow")
         for f in result.unmapped:
             say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
+    if result.unmapped_granted:
+        say("Not mapped to an IAM action, but the policy allows every action of the service on every resource:")
+        for f in result.unmapped_granted:
+            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
     n = len(result.gaps)
     summary = (f"{result.checked} checked: {len(result.granted)} granted, {n} not granted, "
                f"{len(result.unresolved)} unresolved, {len(result.warnings)} conditional, "

@@ -64,6 +64,7 @@ class CheckResult:
     own_credentials: list[Finding] = field(default_factory=list)  # signed by other keys, not the role
     no_grant_needed: list[Finding] = field(default_factory=list)
     unmapped: list[Finding] = field(default_factory=list)  # no IAM action AWS lists: check by hand
+    unmapped_granted: list[Finding] = field(default_factory=list)  # ... but `<service>:*` on `*` is granted
     checked: int = 0
 
     @property
@@ -116,7 +117,9 @@ class CheckResult:
                 "no_grant_needed": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
                                      "why": f.note} for f in self.no_grant_needed],
                 "unmapped": [{"operation": f"{f.service}.{f.operation}", "location": f.location,
-                              "why": f.note} for f in self.unmapped],
+                              "why": f.note, "granted_by_service_wildcard": False} for f in self.unmapped]
+                + [{"operation": f"{f.service}.{f.operation}", "location": f.location, "why": f.note,
+                    "granted_by_service_wildcard": True} for f in self.unmapped_granted],
                 "statements_to_add": self.statements()}
 
 
@@ -272,7 +275,7 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
             result.no_grant_needed.append(f)
             continue
         if not f.action:
-            result.unmapped.append(f)
+            (result.unmapped_granted if _granted_whatever_the_action(compiled, f) else result.unmapped).append(f)
             continue
         cands = candidates_to_check(f)
         key = (f.action, f.location, cands)
@@ -285,6 +288,19 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
         {"GRANTED": result.granted, "CONDITIONAL": result.warnings, "UNRESOLVED": result.unresolved}.get(
             d.verdict, result.gaps).append(row)
     return result
+
+
+def _granted_whatever_the_action(compiled: Any, f: Finding) -> bool:
+    """True when the policy grants every action of the service on every resource (`ses:*` on `*`).
+
+    Then the operation AWS lists no action for is granted whichever action authorizes it.
+    """
+    from canary.discover._models import iam_prefix
+    from canary.policy import decide
+    from canary.policy.pattern import Hole
+
+    probe = f"{iam_prefix(f.service)}:{f.operation}"
+    return decide(compiled, probe, ((Hole("any resource"),),)).verdict == "GRANTED"
 
 
 def _holes(cands: tuple[Any, ...]) -> tuple[str, ...]:

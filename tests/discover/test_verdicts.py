@@ -355,3 +355,14 @@ def test_sarif_puts_each_gap_on_the_line_of_its_call() -> None:
         ("permission-unresolved", "tests/discover/apps/check_mixed/chalicelib/storage.py", 16)}
     rule_ids = {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in log["runs"][0]["results"]} <= rule_ids
+
+
+def test_an_operation_aws_lists_no_action_for_is_listed_to_check_by_hand_unless_the_service_is_all_granted() -> None:
+    calls = [RawCall(file="app.py", line=9, service="comprehendmedical", operation="DetectEntities")]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    assert found.findings[0].action == "" and "lists no action" in (found.findings[0].note or "")
+    narrow = check(found, policy({"Effect": "Allow", "Action": "comprehendmedical:DetectEntitiesV2",
+                                  "Resource": "*"}), "p")
+    assert [f.operation for f in narrow.unmapped] == ["DetectEntities"] and narrow.ok
+    wide = check(found, policy({"Effect": "Allow", "Action": "comprehendmedical:*", "Resource": "*"}), "p")
+    assert wide.unmapped == [] and [f.operation for f in wide.unmapped_granted] == ["DetectEntities"]
