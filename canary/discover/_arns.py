@@ -78,11 +78,45 @@ def _concat(items: list[str | Hole]) -> Pattern:
     return tuple(out)
 
 
+def _segments(value: Pattern) -> list[list[str | Hole]] | None:
+    """Split a pattern on the colons of its literal text into ARN segments (the sixth keeps the rest)."""
+    segs: list[list[str | Hole]] = [[]]
+    for part in value:
+        if isinstance(part, Hole):
+            segs[-1].append(part)
+            continue
+        pieces = part.split(":")
+        for k, piece in enumerate(pieces):
+            if k:
+                if len(segs) == 6:
+                    segs[-1].append(":")
+                else:
+                    segs.append([])
+            if piece:
+                segs[-1].append(piece)
+    return segs if len(segs) == 6 else None
+
+
 def _arn_valued(prefix: str, value: Pattern, fields: dict[str, str]) -> Pattern:
-    """A parameter that holds a whole ARN; a hole before its resource part keeps only the service known."""
+    """A parameter that holds a whole ARN, kept segment by segment.
+
+    An unknown region or account (`f"arn:aws:sns:{region}:{account}:alerts"`, the region from the
+    Lambda's own AWS_REGION) is `*`, assumed to be the policy's as elsewhere; a hole anywhere else
+    before the resource part keeps only the service known.
+    """
     head = value[0] if value and isinstance(value[0], str) else ""
     if literal(value) is not None or head.count(":") >= 5:
         return value
+    segs = _segments(value)
+    if segs is not None and all(all(isinstance(p, str) for p in segs[i]) for i in (0, 1, 2)):
+        out: list[str | Hole] = []
+        for i, seg in enumerate(segs):
+            if i in (3, 4) and any(isinstance(p, Hole) for p in seg):
+                seg = [fields["region" if i == 3 else "account"]]
+            out.extend(seg)
+            if i < 5:
+                out.append(":")
+        return _concat(out)
     holes = [h.source for h in value if isinstance(h, Hole)]
     return _concat([f"arn:{fields['partition']}:{prefix}:{fields['region']}:{fields['account']}:",
                     Hole(", ".join(holes) or "the ARN")])

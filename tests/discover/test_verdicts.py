@@ -366,3 +366,15 @@ def test_an_operation_aws_lists_no_action_for_is_listed_to_check_by_hand_unless_
     assert [f.operation for f in narrow.unmapped] == ["DetectEntities"] and narrow.ok
     wide = check(found, policy({"Effect": "Allow", "Action": "comprehendmedical:*", "Resource": "*"}), "p")
     assert wide.unmapped == [] and [f.operation for f in wide.unmapped_granted] == ["DetectEntities"]
+
+
+def test_an_arn_built_from_the_lambdas_region_and_account_keeps_its_known_name() -> None:
+    """f"arn:aws:sns:{os.environ['AWS_REGION']}:{account}:alerts": region/account assumed, as for any ARN."""
+    from canary.discover._values import Env
+
+    topic = StrV((Lit("arn:aws:sns:"), Env("AWS_REGION"), Lit(":"), Unknown("sts account"), Lit(":alerts")))
+    calls = [RawCall(file="app.py", line=3, service="sns", operation="Publish", params=(("TopicArn", (topic,)),))]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    assert found.findings[0].resource == "arn:aws:sns:*:*:alerts"
+    pol = policy({"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:eu-west-1:123456789012:alerts"})
+    assert [r.verdict for r in check(found, pol, "p").granted] == ["GRANTED"]
