@@ -146,7 +146,7 @@ class Eval:
             return self.eval(node.value, scope)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             for gen in node.generators:
-                self.assign(gen.target, frozenset(self._iterate(self.eval(gen.iter, scope))), None, scope)
+                self.assign(gen.target, self.items_of(gen.iter, scope), None, scope)
                 for cond in gen.ifs:
                     self.eval(cond, scope)
             for child in ("elt", "key", "value"):
@@ -223,6 +223,12 @@ class Eval:
     @staticmethod
     def _only_strs(values: Vals) -> list[StrV]:
         return sorted((v for v in values if isinstance(v, StrV)), key=repr)
+
+    def items_of(self, node: ast.expr, scope: Scope) -> Vals:
+        """What `for x in node` binds: each element written in a list/tuple/set, or a collection's items."""
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return frozenset().union(*(self.eval(e, scope) for e in node.elts if not isinstance(e, ast.Starred)))
+        return frozenset(self._iterate(self.eval(node, scope)))
 
     def source(self, node: ast.AST) -> str:
         key = id(node)
@@ -311,7 +317,8 @@ class Eval:
         elif isinstance(v, EventV):
             return frozenset(val for key, val in v.attrs if key == name)
         elif isinstance(v, ClassV):
-            found = self._class_attr(v.cid, name)
+            found = {BoundFuncV(f.fid, v) if isinstance(f, FuncV) and self.funcs[f.fid].classmethod else f
+                     for f in self._class_attr(v.cid, name)}
             return frozenset(self.pynamo_attr(v, name, found) if self.classes[v.cid].bases else found)
         return EMPTY
 
@@ -336,7 +343,9 @@ class Eval:
     def _instance_attr(self, inst: InstV, name: str) -> set[Value]:
         out: set[Value] = set()
         for v in self._class_attr(inst.cid, name):
-            if isinstance(v, FuncV) and self.funcs[v.fid].method_of is not None:
+            if isinstance(v, FuncV) and self.funcs[v.fid].classmethod:
+                out.add(BoundFuncV(v.fid, ClassV(inst.cid)))
+            elif isinstance(v, FuncV) and self.funcs[v.fid].method_of is not None:
                 out.add(BoundFuncV(v.fid, inst))
             else:
                 out.add(v)
@@ -418,12 +427,15 @@ class Eval:
             return self._boto_method(f, args, kwargs, node, scope)
         return EMPTY
 
-    def _call_func(self, fn: Func, self_value: InstV | None, args: list[Vals], kwargs: dict[str, Vals],
+    def _call_func(self, fn: Func, self_value: InstV | ClassV | None, args: list[Vals], kwargs: dict[str, Vals],
                    node: ast.Call | None = None) -> Vals:
         self.called.add(fn.fid)
         params = fn.params
         overlay: dict[str, Vals] = {}
-        if fn.classmethod:  # `cls` was bound to the class when the function was read
+        if fn.classmethod:  # `cls` is the class it was reached through (its own, when read)
+            if isinstance(self_value, ClassV):
+                self._add((id(fn.scope), params[0]), {self_value})
+                overlay[params[0]] = frozenset({self_value})
             params = params[1:]
         elif self_value is not None and fn.method_of is not None:
             self._add((id(fn.scope), params[0]), {self_value})

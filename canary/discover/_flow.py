@@ -359,8 +359,7 @@ class Flow:
                 if fid is not None:
                     self._add_return(fid, values)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            it = self.eval(node.iter, scope)
-            self.assign(node.target, frozenset(self._iterate(it)), None, scope)
+            self.assign(node.target, self.items_of(node.iter, scope), None, scope)
             self.block(node.body, scope)
             self.block(node.orelse, scope)
         elif isinstance(node, (ast.With, ast.AsyncWith)):

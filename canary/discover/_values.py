@@ -293,7 +293,7 @@ class FuncV:
 @dataclass(frozen=True)
 class BoundFuncV:
     fid: int
-    self_value: "InstV"
+    self_value: "InstV | ClassV"  # the class itself for a classmethod reached through it or a subclass
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,41 @@ def test_a_project_method_of_a_model_is_not_a_dynamodb_call_and_plain_classes_ar
         """})
     assert _calls(root) == {(19, "Scan", "pynamodb Thing.scan", "things"),
                             (20, "DescribeTable", "pynamodb Thing.exists", "things")}
+
+
+def test_a_service_base_class_reaches_each_subclass_model_and_a_loop_over_models_reaches_each(tmp_path: Path) -> None:
+    # the style of a generic service whose subclasses set `model = SomeTable` (seen in public PynamoDB apps)
+    root = write(tmp_path, {"app.py": """
+        from pynamodb.models import Model
+
+        class Orders(Model):
+            class Meta:
+                table_name = "orders"
+
+        class Users(Model):
+            class Meta:
+                table_name = "users"
+
+        class BaseService(object):
+            model = None
+
+            @classmethod
+            def remove(cls, key):
+                cls.model.get(key).delete()
+
+        class OrderService(BaseService):
+            model = Orders
+
+        for table in [Orders, Users]:
+            if not table.exists():
+                table.create_table(wait=True)
+
+        OrderService.remove("k")
+        """})
+    assert _calls(root) == {(17, "GetItem", "pynamodb Orders.get", "orders"),
+                            (17, "DeleteItem", "pynamodb Orders().delete", "orders"),
+                            # the loop calls both: two calls, each on its own table
+                            (23, "DescribeTable", "pynamodb Orders.exists", "orders"),
+                            (23, "DescribeTable", "pynamodb Users.exists", "users"),
+                            (24, "CreateTable", "pynamodb Orders.create_table", "orders"),
+                            (24, "CreateTable", "pynamodb Users.create_table", "users")}
