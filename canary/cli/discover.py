@@ -181,7 +181,7 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         from canary import __version__
         from canary.discover._sarif import sarif
 
-        click.echo(json.dumps(sarif(result, app_dir, __version__), indent=2))
+        click.echo(json.dumps(sarif(result, app_dir, __version__, found.warnings), indent=2))
     elif fmt == "json":
         out = found.to_dict()
         if emit is not None:

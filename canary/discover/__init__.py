@@ -31,7 +31,7 @@ class Finding:
 
     action: str
     resource: str                 # the ARN, with `?` where the source does not say
-    check_resources: tuple[str, ...]  # the ARN(s) to check a policy against (`*` where unknown)
+    check_resources: tuple[str, ...]  # display only (`*` where unknown); decisions read `candidates`
     unresolved: tuple[str, ...]   # the expressions behind each `?`, as written
     file: str
     line: int

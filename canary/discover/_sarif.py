@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from canary.discover._check import CheckResult, Row
 
@@ -25,6 +25,9 @@ RULES: dict[str, tuple[str, str, str]] = {  # verdict -> (rule id, level, short 
                    "The source does not tell the whole resource name; the policy grants only some of its values"),
     "CONDITIONAL": ("permission-conditional", "note",
                     "The policy grants this call only when a Condition holds (not evaluated offline)"),
+    "UNMAPPED": ("permission-unmapped", "warning",
+                 "AWS lists no IAM action for this operation, or botocore has no model for the service: "
+                 "check its permission by hand"),
 }
 
 
@@ -51,9 +54,22 @@ def _result(row: Row, app_dir: Path) -> dict[str, Any]:
     }
 
 
-def sarif(result: CheckResult, app_dir: Path, version: str) -> dict[str, Any]:
-    """The SARIF log for one `discover --check` run."""
+def _by_hand(file: str, line: int, text: str, app_dir: Path) -> dict[str, Any]:
+    rule, level, _ = RULES["UNMAPPED"]
+    return {"ruleId": rule, "level": level, "message": {"text": text},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(app_dir, file)},
+                                                "region": {"startLine": max(1, line)}}}]}
+
+
+def sarif(result: CheckResult, app_dir: Path, version: str, warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """The SARIF log for one `discover --check` run (`warnings`: discover's `file:line: text` warnings)."""
     rows = result.gaps + result.unresolved + result.warnings
+    extra = [_by_hand(f.file, f.line, f"{f.service}.{f.operation}: {f.note}", app_dir) for f in result.unmapped]
+    for w in warnings:
+        where, _, text = w.partition(": ")
+        file, _, line = where.rpartition(":")
+        if file and line.isdigit():
+            extra.append(_by_hand(file, int(line), text, app_dir))
     return {
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{
@@ -61,6 +77,6 @@ def sarif(result: CheckResult, app_dir: Path, version: str) -> dict[str, Any]:
                 "name": "permission-canary", "version": version,
                 "rules": [{"id": rid, "shortDescription": {"text": desc}, "defaultConfiguration": {"level": lvl}}
                           for rid, lvl, desc in RULES.values()]}},
-            "results": [_result(r, app_dir) for r in rows],
+            "results": [_result(r, app_dir) for r in rows] + extra,
         }],
     }

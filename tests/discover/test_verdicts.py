@@ -352,7 +352,8 @@ def test_sarif_puts_each_gap_on_the_line_of_its_call() -> None:
                 r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in log["runs"][0]["results"]}
     assert results == {
         ("permission-not-granted", "tests/discover/apps/check_mixed/app.py", 34),
-        ("permission-unresolved", "tests/discover/apps/check_mixed/chalicelib/storage.py", 16)}
+        ("permission-unresolved", "tests/discover/apps/check_mixed/chalicelib/storage.py", 16),
+        ("permission-unmapped", "tests/discover/apps/check_mixed/app.py", 40)}  # the service without a model
     rule_ids = {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in log["runs"][0]["results"]} <= rule_ids
 
