@@ -308,9 +308,10 @@ def _cli(args: list[str], seed: str) -> bytes:
                           cwd=ROOT).stdout
 
 
-@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "emit"])
 def test_output_is_byte_identical_whatever_the_hash_seed(fmt: str) -> None:
-    args = ["discover", str(APPS / "check_mixed"), "--check", "--stage", "dev", "--format", fmt]
+    args = (["discover", str(APPS / "check_mixed"), "--check", "--stage", "dev", "--format", fmt] if fmt != "emit"
+            else ["discover", str(APPS / "check_mixed"), "--stage", "dev", "--emit-config", "-"])
     outs = {_cli(args, seed) for seed in ("0", "1", "4242")}
     assert len(outs) == 1 and next(iter(outs))
 
