@@ -118,6 +118,8 @@ class Identity:
         except Exception as exc:  # noqa: BLE001 - any failure here only degrades the report
             self._fail(exc)
             return
+        finally:
+            self._sts.close()  # its keep-alive socket would outlive the run
         if self._key is not None:
             _CACHE[self._key] = (target, arn)
         self.principal = arn
