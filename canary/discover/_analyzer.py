@@ -4,7 +4,7 @@ A small flow-insensitive abstract interpreter, in the spirit of chalice's own an
 modules, classes and factories. It runs as passes a reader can follow one module at a time:
 
 1. `_parse`: find the project's files, parse each once, record what each scope binds;
-2. `_flow` and `_eval`: carry abstract values (boto3 objects, project functions, strings with
+2. `_flow` (with `_facts` and `_imports`) and `_eval`: carry abstract values (boto3 objects, project functions, strings with
    their alternatives) through the program until nothing grows; `_stage` decides the guards the
    stage's environment settles (`if MODE == "BETA"`, `if DUMMY:`), `_wrappers` what decorators do to
    the arguments they pass on, `_inline` small helpers per call, `_strings` string methods,
@@ -21,21 +21,25 @@ from typing import Mapping
 
 from canary.discover._calls import Calls, RawCall, merge_sites
 from canary.discover._eval import Eval
+from canary.discover._facts import Facts
 from canary.discover._flow import Flow
-from canary.discover._parse import Module, project_files
+from canary.discover._imports import Imports
 from canary.discover._inline import Inline
+from canary.discover._parse import Module, project_files
 from canary.discover._pynamo import Pynamo
 from canary.discover._stage import Stage
+from canary.discover._strings import Strings
 from canary.discover._wrappers import Wrappers
 
 __all__ = ["RawCall", "Analyzer", "analyze", "project_files"]
 
 
-class Analyzer(Flow, Eval, Stage, Inline, Wrappers, Pynamo, Calls):
+class Analyzer(Flow, Facts, Imports, Eval, Strings, Stage, Inline, Wrappers, Pynamo, Calls):
     """The interpreter, one concern per mixin.
 
-    The fixpoint and the walk (`Flow`), expressions (`Eval`), guards (`Stage`), helpers evaluated per
-    call (`Inline`), decorators' rewrites (`Wrappers`), PynamoDB models (`Pynamo`), boto3 calls (`Calls`).
+    The walk and the passes (`Flow`), facts and memos (`Facts`), imports (`Imports`), expressions
+    (`Eval`), strings and dicts (`Strings`), guards (`Stage`), helpers evaluated per call (`Inline`), decorators' rewrites
+    (`Wrappers`), PynamoDB models (`Pynamo`), boto3 calls (`Calls`).
     """
 
 

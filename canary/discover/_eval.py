@@ -47,7 +47,6 @@ from canary.discover import _models as models
 from canary.discover import _strings as strings
 from canary.discover._calls import DEFAULT, EMPTY, Vals, capped, resource_index
 from canary.discover._parse import Func, Klass, Scope
-from canary.discover._stage import UNKNOWN, concrete
 
 __all__ = ["Eval"]
 
@@ -162,67 +161,6 @@ class Eval:
             elif isinstance(sub, ast.keyword):
                 self.eval(sub.value, scope)
         return EMPTY
-
-    def _lookup_dict(self, d: DictV, keys: Vals, default: Vals | None) -> set[Value]:
-        """`d[key]` (default None) or `d.get(key, default)`: the entry when the key is known, else any entry."""
-        out: set[Value] = set()
-        known = {k for k, _ in d.entries}
-        for key in keys or (StrV.unknown("key"),):
-            name = concrete(key, self.env, self.staged, []) if isinstance(key, (StrV, ConstV)) else UNKNOWN
-            if name is UNKNOWN:
-                out |= {v for _, v in d.entries}
-                if default is not None:
-                    out |= default
-            elif name in known:
-                out |= {v for k, v in d.entries if k == name}
-            elif default is not None:
-                out |= default
-        return out
-
-    def _percent(self, node: ast.BinOp, scope: Scope) -> Vals:
-        left = self.eval(node.left, scope)
-        right = node.right
-        items = right.elts if isinstance(right, ast.Tuple) else [right]
-        args = [self._strs(e, scope) for e in items]
-        kwargs: dict[str, list[StrV]] = {}
-        for d in (self.eval(right, scope) if isinstance(right, (ast.Dict, ast.Name, ast.Attribute)) else EMPTY):
-            if isinstance(d, DictV):
-                for k, v in d.entries:
-                    if isinstance(v, StrV):
-                        kwargs.setdefault(k, []).append(v)
-        out: set[Value] = set()
-        for t in left:
-            if isinstance(t, StrV) and t.literal is not None:
-                made = strings.percent(t.literal, args, kwargs, self.source(node))
-                out |= set(made) if made is not None else {StrV.unknown(self.source(node))}
-        return frozenset(out)
-
-    def _strs(self, node: ast.expr, scope: Scope) -> list[StrV]:
-        return sorted((v for v in self.eval(node, scope) if isinstance(v, StrV)), key=repr)
-
-    def _string_method(self, f: BoundStrV, args: list[Vals], kwargs: dict[str, Vals], node: ast.Call,
-                       scope: Scope) -> Vals:
-        source = self.source(node)
-        template = f.value.literal
-        if f.name in strings.STR_METHODS:
-            return frozenset({strings.literal_method(f.value, f.name, source)})
-        if template is None:
-            return frozenset({StrV.unknown(source)})
-        if f.name == "format":
-            if not self.lenient and any(not a for a in args):
-                return self._defer()
-            made = strings.format_(template, [self._only_strs(a) for a in args],
-                                   {k: self._only_strs(v) for k, v in kwargs.items()}, source)
-        else:  # join: the items written out in a list or tuple
-            arg = node.args[0] if node.args else None
-            if not isinstance(arg, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in arg.elts):
-                return frozenset({StrV.unknown(source)})
-            made = strings.join(template, [self._only_strs(self.eval(e, scope)) for e in arg.elts], source)
-        return frozenset(made) if made is not None else frozenset({StrV.unknown(source)})
-
-    @staticmethod
-    def _only_strs(values: Vals) -> list[StrV]:
-        return sorted((v for v in values if isinstance(v, StrV)), key=repr)
 
     def items_of(self, node: ast.expr, scope: Scope) -> Vals:
         """What `for x in node` binds: each element written in a list/tuple/set, or a collection's items."""

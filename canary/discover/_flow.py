@@ -10,42 +10,23 @@ from __future__ import annotations
 
 import ast
 import itertools
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
-from canary.discover._values import (
-    Boto3Factory,
-    Boto3Module,
-    Boto3SessionModule,
-    ChaliceClass,
-    ClassV,
-    CollectionV,
-    FuncV,
-    Getenv,
-    InstV,
-    ModuleV,
-    OsEnviron,
-    OsModule,
-    StrV,
-    Value,
-    EventV,
-    ExternalClass,
-)
-from canary.discover._calls import DEFAULT, EMPTY, MAX_VALUES, RawCall, Vals, resource_index, xform
+from canary.discover._calls import DEFAULT, EMPTY, RawCall, Vals, resource_index, xform
+from canary.discover._facts import Memo
+from canary.discover._inline import simple_body
 from canary.discover._parse import (
     Func,
     Klass,
     Module,
     Scope,
-    absolute_module,
     arg_names,
     bound_names,
     by_import_name,
     decorator_names,
     dependency_order,
 )
-from canary.discover._inline import simple_body
-from canary.discover._pynamo import PYNAMO_BASES
+from canary.discover._values import ClassV, CollectionV, EventV, ExternalClass, FuncV, InstV, ModuleV, StrV, Value
 from canary.discover._wrappers import find_rewrites
 
 __all__ = ["Flow"]
@@ -55,31 +36,13 @@ def _exits(body: list[ast.stmt]) -> bool:
     return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
 
 MAX_PASSES = 8
-_DEAD = "\x00not-in-stage"
 # decorator -> (event kind, the decorator's parameter, the event attribute that carries it)
 _EVENT_SOURCES = {"on_s3_event": ("s3", "bucket", "bucket")}
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
-@dataclass(eq=False)
-class _Memo:
-    """What one walk of a function body read (fact -> its size then) and the calls it recorded."""
-
-    lenient: bool
-    deferred: bool = False  # a strict walk left something for the lenient passes
-    reads: dict[Any, int] = field(default_factory=dict)
-    calls: dict[tuple[Any, ...], RawCall] = field(default_factory=dict)
-
-    def merge(self, inner: "_Memo") -> None:
-        for key, size in inner.reads.items():
-            if size < self.reads.get(key, size + 1):
-                self.reads[key] = size
-        self.calls.update(inner.calls)
-        self.deferred = self.deferred or inner.deferred
-
-
 class Flow:
-    """Facts, the walk over statements, and the passes (mixed into `Analyzer`)."""
+    """The walk over statements and the passes (mixed into `Analyzer`)."""
 
     def __init__(self, modules: list[Module], env: Mapping[str, str] | None = None) -> None:
         self.env: Mapping[str, str] = env or {}
@@ -89,8 +52,8 @@ class Flow:
         self.inline_stack: list[tuple[Scope, dict[str, Vals]]] = []  # helpers being evaluated per call
         self.modules = by_import_name(modules)
         self.facts: dict[tuple[int, str], set[Value]] = {}
-        self.memos: dict[int, _Memo] = {}
-        self.frames: list[_Memo] = []
+        self.memos: dict[int, Memo] = {}
+        self.frames: list[Memo] = []
         self.funcs: dict[int, Func] = {}
         self.classes: dict[int, Klass] = {}
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
@@ -148,81 +111,6 @@ class Flow:
         self.classes[cid] = klass
         self.node_scope[id(node)] = scope
         self._prepare(defs, scope, module, klass)
-
-    # -- facts ----------------------------------------------------------------------------------
-
-    def _add(self, key: tuple[int, str], values: Iterable[Value]) -> None:
-        if self.dead is not None:  # what a branch the stage never takes binds is seen only there
-            key = (key[0], key[1] + _DEAD)
-        cur = self.facts.setdefault(key, set())
-        if len(cur) >= MAX_VALUES:
-            return
-        new = [v for v in values if v not in cur]
-        if len(cur) + len(new) > MAX_VALUES:  # keep the same ones whatever the hash seed; say some were cut
-            new = sorted(new, key=repr)[:MAX_VALUES - len(cur) - 1] + [StrV.unknown(f"{key[1]} (+more values)")]
-        if new:
-            cur.update(new)
-            self.changed = True
-
-    def _add_return(self, fid: int, values: Vals) -> None:
-        self._add((-fid, "<return>"), values)
-
-    # Every read of a fact goes through these two, so that a function body whose reads have not grown
-    # since the last pass can be skipped (facts only grow: a set's size is its version).
-
-    def _get(self, key: tuple[int, str]) -> set[Value] | tuple[()]:
-        vals = self.facts.get(key, ())
-        if self.frames:
-            self.frames[-1].reads.setdefault(key, len(vals))  # the first (smallest) size this walk saw
-        if self.dead is not None:
-            dead_key = (key[0], key[1] + _DEAD)
-            extra = self.facts.get(dead_key, ())
-            if self.frames:
-                self.frames[-1].reads.setdefault(dead_key, len(extra))
-            if extra:
-                return set(vals) | extra
-        return vals
-
-    def _bases(self, cid: int) -> set[int]:
-        bases = self.classes[cid].bases
-        if self.frames:
-            self.frames[-1].reads.setdefault(("<bases>", cid), len(bases))
-        return bases
-
-    def _defer(self) -> Vals:
-        if self.frames:
-            self.frames[-1].deferred = True
-        return EMPTY
-
-    def _fresh(self, memo: "_Memo") -> bool:
-        if memo.lenient != self.lenient and memo.deferred:
-            return False
-        for key, size in memo.reads.items():
-            if isinstance(key[0], str):
-                if len(self.classes[key[1]].bases) != size:
-                    return False
-            elif len(self.facts.get(key, ())) != size:
-                return False
-        return True
-
-    def _walk_unit(self, node: ast.AST, body: list[ast.stmt], scope: Scope) -> None:
-        """Walk a module's or a function's body, or replay it when nothing it read has grown since."""
-        memo = self.memos.get(id(node))
-        if memo is not None and self._fresh(memo):
-            for key, call in memo.calls.items():
-                self.calls.setdefault(key, call)
-            if self.frames:
-                self.frames[-1].merge(memo)
-            return
-        frame = _Memo(self.lenient)
-        self.frames.append(frame)
-        try:
-            self.block(body, scope)
-        finally:
-            self.frames.pop()
-        self.memos[id(node)] = frame
-        if self.frames:
-            self.frames[-1].merge(frame)
 
     def _module_scope(self, scope: Scope) -> Scope:
         return scope.module.scope
@@ -435,60 +323,3 @@ class Flow:
                 res = spec[1].get("resource", {}) if isinstance(spec, tuple) else {}
                 if res.get("type"):
                     yield self._make_resource(v.parent, res, [], {})
-
-    # -- imports --------------------------------------------------------------------------------
-
-    def import_(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self.bind(scope, alias.asname, self._module_value(alias.name))
-                else:
-                    top = alias.name.split(".")[0]
-                    self.bind(scope, top, self._module_value(top))
-            return
-        base = absolute_module(node.module, node.level, scope.module.package)
-        if base is None:
-            return
-        for alias in node.names:
-            if alias.name == "*":
-                mod = self.modules.get(base)
-                if mod is not None:
-                    for name in mod.scope.locals:
-                        if not name.startswith("_"):
-                            self.bind(scope, name, self.lookup(mod.scope, name))
-                continue
-            self.bind(scope, alias.asname or alias.name, self._from_value(base, alias.name))
-
-    def _module_value(self, name: str) -> Vals:
-        if name == "boto3":
-            return frozenset({Boto3Module()})
-        if name == "boto3.session":
-            return frozenset({Boto3SessionModule()})
-        if name == "os":
-            return frozenset({OsModule()})
-        if name in self.modules or any(m.startswith(name + ".") for m in self.modules):
-            return frozenset({ModuleV(name)})
-        return EMPTY
-
-    def _from_value(self, base: str, name: str) -> Vals:
-        if (base, name) in PYNAMO_BASES:
-            return frozenset({ExternalClass(PYNAMO_BASES[base, name])})
-        if base == "chalice" and name in ("Chalice", "Blueprint"):
-            return frozenset({ChaliceClass()})
-        if base == "boto3":
-            if name in ("client", "resource"):
-                return frozenset({Boto3Factory(name)})
-            if name == "Session":
-                return frozenset({Boto3Factory("Session")})
-            if name == "session":
-                return frozenset({Boto3SessionModule()})
-            return EMPTY
-        if base == "boto3.session" and name == "Session":
-            return frozenset({Boto3Factory("Session")})
-        if base == "os":
-            return frozenset({OsEnviron()}) if name == "environ" else (
-                frozenset({Getenv()}) if name == "getenv" else EMPTY)
-        return self.attribute(ModuleV(base), name)
-
-    # -- expressions ----------------------------------------------------------------------------

@@ -7,14 +7,22 @@ not a string we track becomes a hole, so `"{}-{}".format(STAGE, obj.name)` is `$
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import string
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from canary.discover._values import StrV, Unknown
+from canary.discover._stage import UNKNOWN, concrete
+from canary.discover._values import BoundStrV, ConstV, DictV, StrV, Unknown, Value
 
-__all__ = ["format_", "percent", "join", "literal_method", "STR_METHODS"]
+if TYPE_CHECKING:
+    from canary.discover._parse import Scope
+
+Vals = frozenset[Value]
+EMPTY: Vals = frozenset()
+
+__all__ = ["Strings", "format_", "percent", "join", "literal_method", "STR_METHODS"]
 
 _CAP = 4  # alternatives per argument (a hole says how many more)
 _PERCENT = re.compile(r"%(?:\((\w+)\))?([-#0 +]*\d*(?:\.\d+)?)([sdifrx%])")
@@ -101,3 +109,77 @@ def literal_method(value: StrV, name: str, source: str) -> StrV:
     if value.literal is not None:
         return StrV.lit(fn(value.literal))
     return StrV((Unknown(source),))
+
+
+class Strings:
+    """String methods, `%` and dict lookups on the values the interpreter tracks (mixed into `Analyzer`)."""
+
+    def _lookup_dict(self, d: DictV, keys: Vals, default: Vals | None) -> set[Value]:
+        """`d[key]` (default None) or `d.get(key, default)`: the entry when the key is known, else any entry."""
+        out: set[Value] = set()
+        known = {k for k, _ in d.entries}
+        for key in keys or (StrV.unknown("key"),):
+            name = concrete(key, self.env, self.staged, []) if isinstance(key, (StrV, ConstV)) else UNKNOWN
+            if name is UNKNOWN:
+                out |= {v for _, v in d.entries}
+                if default is not None:
+                    out |= default
+            elif name in known:
+                out |= {v for k, v in d.entries if k == name}
+            elif default is not None:
+                out |= default
+        return out
+
+    def _percent(self, node: ast.BinOp, scope: Scope) -> Vals:
+        left = self.eval(node.left, scope)
+        right = node.right
+        items = right.elts if isinstance(right, ast.Tuple) else [right]
+        args = [self._strs(e, scope) for e in items]
+        kwargs: dict[str, list[StrV]] = {}
+        for d in (self.eval(right, scope) if isinstance(right, (ast.Dict, ast.Name, ast.Attribute)) else EMPTY):
+            if isinstance(d, DictV):
+                for k, v in d.entries:
+                    if isinstance(v, StrV):
+                        kwargs.setdefault(k, []).append(v)
+        out: set[Value] = set()
+        for t in left:
+            if isinstance(t, StrV) and t.literal is not None:
+                made = percent(t.literal, args, kwargs, self.source(node))
+                out |= set(made) if made is not None else {StrV.unknown(self.source(node))}
+        return frozenset(out)
+
+    def _strs(self, node: ast.expr, scope: Scope) -> list[StrV]:
+        return sorted((v for v in self.eval(node, scope) if isinstance(v, StrV)), key=repr)
+
+    def _string_method(self, f: BoundStrV, args: list[Vals], kwargs: dict[str, Vals], node: ast.Call,
+                       scope: Scope) -> Vals:
+        source = self.source(node)
+        template = f.value.literal
+        if f.name in STR_METHODS:
+            return frozenset({literal_method(f.value, f.name, source)})
+        if template is None:
+            return frozenset({StrV.unknown(source)})
+        if f.name == "format":
+            if not self.lenient and any(not a for a in args):
+                return self._defer()
+            made = format_(template, [self._only_strs(a) for a in args],
+                                   {k: self._only_strs(v) for k, v in kwargs.items()}, source)
+        else:  # join: the items written out in a list or tuple
+            arg = node.args[0] if node.args else None
+            if not isinstance(arg, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in arg.elts):
+                return frozenset({StrV.unknown(source)})
+            made = join(template, [self._only_strs(self.eval(e, scope)) for e in arg.elts], source)
+        return frozenset(made) if made is not None else frozenset({StrV.unknown(source)})
+
+    @staticmethod
+    def _only_strs(values: Vals) -> list[StrV]:
+        return sorted((v for v in values if isinstance(v, StrV)), key=repr)
+
+    if TYPE_CHECKING:
+        env: Mapping[str, str]
+        staged: bool
+        lenient: bool
+
+        def eval(self, node: ast.expr, scope: "Scope") -> Vals: ...
+        def source(self, node: ast.AST) -> str: ...
+        def _defer(self) -> Vals: ...
