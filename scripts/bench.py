@@ -165,7 +165,7 @@ def call_raw(client: Any, call: Any) -> str:
 
 @dataclass
 class Timing:
-    """Wall-clock and this thread's CPU time for a whole run and for its probe (or call) phase."""
+    """Wall-clock and the client process's CPU time (all its threads: the runner probes on a worker) for a whole run and for its probe (or call) phase."""
 
     wall: float
     wall_phase: float
@@ -179,7 +179,7 @@ def fig_overhead(aws: AwsSide, reps: int) -> Figure:
            "A = canary.runner.run(..., sequential=True) on 20 probes (includes client creation; "
            "sts:GetCallerIdentity is asked once per access key, so after the warm-up a run does not repeat it, "
            "as in a warm Lambda container). B = one boto3 client made from the same session, then the same 20 calls (built by "
-           "canary.probes.build_call) in order. Wall-clock is the figure; the client thread's CPU time (the "
+           "canary.probes.build_call) in order. Wall-clock is the figure; the client process's CPU time (the "
            "server runs in another process) is a cross-check that machine load barely moves.")
     from canary.runner import run
 
@@ -191,26 +191,26 @@ def fig_overhead(aws: AwsSide, reps: int) -> Figure:
     phase: dict[str, tuple[float, float]] = {}
 
     def hook(probe: Any, body: Callable[[], Any]) -> Any:
-        phase.setdefault("first", (time.perf_counter(), time.thread_time()))
+        phase.setdefault("first", (time.perf_counter(), time.process_time()))
         try:
             return body()
         finally:
-            phase["last"] = (time.perf_counter(), time.thread_time())
+            phase["last"] = (time.perf_counter(), time.process_time())
 
     def canary_run() -> tuple[Timing, Any]:
         phase.clear()
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = run(config, session, endpoint_url=aws.url, sequential=True, hook=hook)
-        t1, c1 = time.perf_counter(), time.thread_time()
+        t1, c1 = time.perf_counter(), time.process_time()
         (f_t, f_c), (l_t, l_c) = phase["first"], phase["last"]
         return Timing(t1 - t0, l_t - f_t, c1 - c0, l_c - f_c), report
 
     def raw_run() -> tuple[Timing, list[str]]:
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0, c0 = time.perf_counter(), time.process_time()
         client = session.client("dynamodb", region_name=aws.region, endpoint_url=aws.url)
-        t1, c1 = time.perf_counter(), time.thread_time()
+        t1, c1 = time.perf_counter(), time.process_time()
         outcomes = [call_raw(client, c) for c in calls]
-        t2, c2 = time.perf_counter(), time.thread_time()
+        t2, c2 = time.perf_counter(), time.process_time()
         return Timing(t2 - t0, t2 - t1, c2 - c0, c2 - c1), outcomes
 
     for _ in range(2):  # warm-up: model loading, connection set-up, moto's first-request costs
