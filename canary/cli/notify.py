@@ -116,10 +116,21 @@ def notify(alarm_path: str, report_path: str | None, webhook: str | None, region
     except AlarmMessageError as exc:
         raise CanaryError(f"{alarm_path}: {exc}") from None
 
+    # The Slack function's rule: only the canary's own alarms get the canary's message and report.
+    import dataclasses
+
+    from canary.notifiers.alarm import canary_kind
+    from canary.notifiers.handler import canary_namespace
+    from canary.notifiers.message import render_plain
+
+    kind = canary_kind(alarm, namespace=canary_namespace(os.environ), stage=os.environ.get("CANARY_STAGE") or None)
+    alarm = dataclasses.replace(alarm, kind=kind or "unknown")
     log_group = os.environ.get("CANARY_LOG_GROUP") or None
     report: dict[str, Any] | None = None
     unavailable: str | None = None
-    if report_path:
+    if kind is None:
+        pass  # not the canary's: no report
+    elif report_path:
         report = _load_report(report_path)
     elif alarm.state == "ALARM" and log_group:
         lookup = _lookup(log_group, region)
@@ -127,8 +138,13 @@ def notify(alarm_path: str, report_path: str | None, webhook: str | None, region
     elif alarm.state == "ALARM":
         unavailable = "no --report given and CANARY_LOG_GROUP is not set"
 
-    payload = render(alarm, report=report if alarm.state == "ALARM" else None, details_unavailable=unavailable,
-                     log_group=log_group, stage=alarm.stage or os.environ.get("CANARY_STAGE") or None)
+    if kind is None:
+        click.echo(f"note: {alarm.name} is not one of the canary's alarms (name, namespace, metric and stage must "
+                   f"be the ones `template` creates): rendered plainly, as the Slack function would", err=True)
+        payload = render_plain(alarm)
+    else:
+        payload = render(alarm, report=report if alarm.state == "ALARM" else None, details_unavailable=unavailable,
+                         log_group=log_group, stage=alarm.stage or os.environ.get("CANARY_STAGE") or None)
     if dry_run:
         click.echo(json.dumps(payload, indent=2, ensure_ascii=True))
         return

@@ -38,11 +38,16 @@ class Response:
 
 
 class _Watchdog:
-    """Shut the registered sockets down at `deadline` (time.monotonic()), unless cancelled first."""
+    """Shut the watched connections down at `deadline` (time.monotonic()), unless cancelled first.
+
+    It keeps a duplicate of each socket's descriptor: shutdown() on the duplicate ends the
+    connection itself, so it also wakes a read on the TLS socket that later took the descriptor
+    over (`wrap_socket` detaches the plain socket), the TLS handshake included.
+    """
 
     def __init__(self, deadline: float) -> None:
         self.fired = False
-        self._socks: list[socket.socket] = []
+        self._dups: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
         self._timer.daemon = True
@@ -50,28 +55,38 @@ class _Watchdog:
         self._timer.start()
 
     def watch(self, sock: socket.socket) -> None:
+        try:
+            dup = sock.dup()
+        except OSError:
+            return
         with self._lock:
-            self._socks.append(sock)
+            self._dups.append(dup)
             fired = self.fired
         if fired:
-            _shutdown(sock)
+            _shutdown(dup)
 
     def _fire(self) -> None:
         with self._lock:
             self.fired = True
-            socks = list(self._socks)
-        for s in socks:
-            _shutdown(s)
+            dups = list(self._dups)
+        for d in dups:
+            _shutdown(d)
 
     def cancel(self) -> None:
         self._timer.cancel()
         self._timer.join(1.0)
+        with self._lock:
+            dups, self._dups = self._dups, []
+        for d in dups:
+            try:
+                d.close()
+            except OSError:
+                pass
 
 
 def _shutdown(sock: socket.socket) -> None:
     try:
-        # The plain socket's shutdown, also for an SSLSocket: wakes a read blocked in another thread.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked in another thread, on any dup of the socket
     except OSError:
         pass
 

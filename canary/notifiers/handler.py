@@ -41,7 +41,7 @@ from canary.errors import CanaryError
 from canary.notifiers.alarm import REGION_NAME, AlarmMessageError, canary_kind, parse_alarm
 from canary.notifiers.secrets import PARAMETER_ENV, WebhookUnavailable, quiet_secret_loggers, redact, webhook_url
 
-__all__ = ["handle_sns_alarm", "AlarmNotDelivered", "forget_posted", "BUDGET_ENV", "RESERVE_S", "LOOKUP_MAX_S", "SSM_MAX_S"]
+__all__ = ["handle_sns_alarm", "AlarmNotDelivered", "forget_posted", "canary_namespace", "BUDGET_ENV", "RESERVE_S", "LOOKUP_MAX_S", "SSM_MAX_S"]
 
 log = logging.getLogger("canary.notifiers.handler")
 
@@ -133,7 +133,7 @@ def _remember_posted(key: str) -> None:
             _posted.popitem(last=False)
 
 
-def _namespace(env: Mapping[str, str]) -> str:
+def canary_namespace(env: Mapping[str, str]) -> str:
     """The canary's metric namespace: CANARY_NAMESPACE, else the config file's, else the default."""
     explicit = (env.get("CANARY_NAMESPACE") or "").strip()
     if explicit:
@@ -184,7 +184,7 @@ def _handle(message: str, subject: str | None, env: Mapping[str, str], session: 
     endpoint_url = env.get("AWS_ENDPOINT_URL") or None
     sessions = _LazySession(session)
     stage = (env.get("CANARY_STAGE") or "").strip() or None
-    kind = canary_kind(alarm, namespace=_namespace(env), stage=stage)
+    kind = canary_kind(alarm, namespace=canary_namespace(env), stage=stage)
     alarm = dataclasses.replace(alarm, kind=kind or "unknown")
     facts = {"alarm": alarm.name, "state": alarm.state, "kind": alarm.kind, "canary": kind is not None}
 

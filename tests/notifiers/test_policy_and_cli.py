@@ -189,3 +189,11 @@ def test_the_undelivered_alerts_queue_may_be_written_and_nothing_else() -> None:
     assert evaluate(policy, "sqs:SendMessage", [_arn("sqs", "orders-dev")]).verdict == "NOT_GRANTED"
     assert evaluate(policy, "sqs:ReceiveMessage", [queue]).verdict == "NOT_GRANTED"
     assert evaluate(_policy(), "sqs:SendMessage", [queue]).verdict == "NOT_GRANTED"
+
+
+def test_notify_renders_an_alarm_that_is_not_the_canarys_plainly() -> None:
+    res = _run("notify", "--alarm", "tests/notifiers/alarms/rds-cpu.json", "--report", DATA + "sample-report.json",
+               "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "not a permission canary alarm" in res.stdout and "ses:SendEmail" not in res.stdout
+    assert "rendered plainly" in res.stderr
