@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from canary.discover._calls import DEFAULT, EMPTY, RawCall, Vals, resource_index, xform
 from canary.discover._facts import Memo
 from canary.discover._inline import simple_body
+from canary.discover._stage import written_env
 from canary.discover._parse import (
     Func,
     Klass,
@@ -47,6 +48,7 @@ class Flow:
     def __init__(self, modules: list[Module], env: Mapping[str, str] | None = None) -> None:
         self.env: Mapping[str, str] = env or {}
         self.staged = bool(self.env)  # no stage chosen: environment guards stay undecided
+        self.env_written = written_env([m.tree for m in modules])
         self.dead: str | None = None  # why the stage never runs the statements being walked
         self.called: set[int] = set()  # functions some call in the source reaches
         self.inline_stack: list[tuple[Scope, dict[str, Vals]]] = []  # helpers being evaluated per call

@@ -20,7 +20,7 @@ from canary.discover._values import ConstV, Env, Lit, OsEnviron, StrV, Value
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
 
-__all__ = ["Stage", "concrete", "UNKNOWN", "lambda_env"]
+__all__ = ["Stage", "concrete", "UNKNOWN", "lambda_env", "written_env"]
 
 UNKNOWN: Any = object()
 _CONFIG = ".chalice/config.json"
@@ -36,7 +36,38 @@ def _lambda_sets(name: str) -> bool:
     return name.startswith(("AWS_", "LAMBDA_", "_")) or name in ("TZ", "LANG", "PATH", "LD_LIBRARY_PATH")
 
 
-def concrete(v: Value, env: Mapping[str, str], staged: bool, evidence: list[str]) -> Any:
+def written_env(trees: "list[ast.Module]") -> set[str] | None:
+    """The variables the code itself sets (`os.environ["X"] = ...`): the config does not settle them.
+
+    None when it changes the environment in a way that does not name the variable (`update(...)`).
+    """
+    names: set[str] = set()
+
+    def environ(node: ast.expr) -> bool:
+        return ((isinstance(node, ast.Attribute) and node.attr == "environ") or
+                (isinstance(node, ast.Name) and node.id == "environ"))
+
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) and environ(node.value):
+                key = node.slice
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    return None
+                names.add(key.value)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in ("setdefault", "update", "pop", "clear", "putenv", "unsetenv")
+                  and (environ(node.func.value) or node.func.attr in ("putenv", "unsetenv"))):
+                first = node.args[0] if node.args else None
+                if node.func.attr in ("setdefault", "pop", "putenv", "unsetenv") and isinstance(first, ast.Constant) \
+                        and isinstance(first.value, str):
+                    names.add(first.value)
+                else:
+                    return None
+    return names
+
+
+def concrete(v: Value, env: Mapping[str, str], staged: bool, evidence: list[str],
+             written: "set[str] | frozenset[str] | None" = frozenset()) -> Any:
     """The Python value `v` has in this stage (str, bool or None), or UNKNOWN."""
     if isinstance(v, ConstV):
         return v.value
@@ -44,6 +75,8 @@ def concrete(v: Value, env: Mapping[str, str], staged: bool, evidence: list[str]
         return UNKNOWN
     out = []
     for p in v.parts:
+        if isinstance(p, Env) and (written is None or p.name in written):
+            return UNKNOWN  # the code sets it itself
         if isinstance(p, Lit):
             out.append(p.text)
         elif isinstance(p, Env) and p.name in env:
@@ -66,6 +99,7 @@ class Stage:
 
     env: Mapping[str, str]
     staged: bool
+    env_written: set[str] | None  # variables the code sets itself (None: it changes ones it does not name)
 
     def decide(self, test: ast.expr, scope: "Scope", evidence: list[str]) -> bool | None:
         """Whether `test` is true in this stage; None when the source and the stage do not settle it."""
@@ -104,6 +138,8 @@ class Stage:
             names = self._concretes(left, scope, evidence)
             if names is None or not self.staged or any(not isinstance(n, str) or _lambda_sets(n) for n in names):
                 return None
+            if self.env_written is None or any(n in self.env_written for n in names):
+                return None
             found = {n in self.env for n in names}
             if len(found) != 1:
                 return None
@@ -131,7 +167,7 @@ class Stage:
         ev: list[str] = []
         out = []
         for v in sorted(values, key=repr):
-            c = concrete(v, self.env, self.staged, ev)
+            c = concrete(v, self.env, self.staged, ev, self.env_written)
             if c is UNKNOWN:
                 return None
             out.append(c)

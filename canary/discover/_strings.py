@@ -119,7 +119,7 @@ class Strings:
         out: set[Value] = set()
         known = {k for k, _ in d.entries}
         for key in keys or (StrV.unknown("key"),):
-            name = concrete(key, self.env, self.staged, []) if isinstance(key, (StrV, ConstV)) else UNKNOWN
+            name = concrete(key, self.env, self.staged, [], self.env_written) if isinstance(key, (StrV, ConstV)) else UNKNOWN
             if name is UNKNOWN:
                 out |= {v for _, v in d.entries}
                 if default is not None:
@@ -178,6 +178,7 @@ class Strings:
     if TYPE_CHECKING:
         env: Mapping[str, str]
         staged: bool
+        env_written: set[str] | None
         lenient: bool
 
         def eval(self, node: ast.expr, scope: "Scope") -> Vals: ...

@@ -113,3 +113,18 @@ def test_an_unknown_stage_is_one_clear_error(tmp_path: Path) -> None:
     root = _config(tmp_path, {"stages": {"dev": {}}})
     with pytest.raises(CanaryError, match="no stage 'prod'; stages: dev"):
         lambda_env(root, "prod")
+
+
+def test_a_variable_the_code_sets_itself_is_not_decided_from_the_config(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+        os.environ.setdefault("FEATURE", "on")
+        if os.environ.get("FEATURE") == "on":
+            boto3.client("s3").put_object(Bucket="b", Key="k")
+        if os.environ.get("OTHER") == "on":
+            boto3.client("sqs").send_message(QueueUrl="q", MessageBody="")
+        """})
+    marks = not_in_stage(root, {"MODE": "PROD"})
+    assert marks["PutObject"] is None  # FEATURE is set by the code, whatever the config says
+    assert marks["SendMessage"] is not None
