@@ -175,30 +175,42 @@ _CREDENTIAL_KWARGS = frozenset({"aws_access_key_id", "aws_secret_access_key", "a
 
 
 def _constructors(scope: Any) -> list[tuple[str, bool]]:
-    """(service or "*" for a Session, built with its own credentials) for each boto3 constructor in a scope."""
+    """(service, built with its own credentials) for each boto3 client/resource constructor in a scope.
+
+    A client from a Session built with credentials (`s = boto3.Session(profile_name=...)`, then
+    `s.client("s3")`, or chained) has them too.
+    """
     import ast
 
-    out: list[tuple[str, bool]] = []
+    def creds_call(node: Any) -> bool:
+        return isinstance(node, ast.Call) and any(k.arg in _CREDENTIAL_KWARGS for k in node.keywords)
+
+    def is_session(node: Any) -> bool:
+        f = node.func if isinstance(node, ast.Call) else None
+        return (isinstance(f, ast.Attribute) and f.attr == "Session") or (isinstance(f, ast.Name) and f.id == "Session")
+
+    nodes: list[Any] = []
     todo = list(ast.iter_child_nodes(scope))
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue  # its own scope
         todo.extend(ast.iter_child_nodes(node))
-        if not isinstance(node, ast.Call):
-            continue
+        nodes.append(node)
+    sessions = {t.id for n in nodes if isinstance(n, ast.Assign) and is_session(n.value) and creds_call(n.value)
+                for t in n.targets if isinstance(t, ast.Name)}
+    out: list[tuple[str, bool]] = []
+    for node in sorted((n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)):
         name = node.func.attr if isinstance(node.func, ast.Attribute) else (
             node.func.id if isinstance(node.func, ast.Name) else "")
-        if name not in ("client", "resource", "Session"):
+        if name not in ("client", "resource"):
             continue
-        creds = any(k.arg in _CREDENTIAL_KWARGS for k in node.keywords)
-        if name == "Session":
-            if creds:
-                out.append(("*", True))
-            continue
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+        creds = creds_call(node) or (isinstance(receiver, ast.Name) and receiver.id in sessions) or (
+            is_session(receiver) and creds_call(receiver))
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "service_name"), None)
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            out.append((arg.value, creds))
+            out.append((arg.value, bool(creds)))
     return out
 
 
@@ -227,7 +239,7 @@ def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
         for f in group:
             inner = [sc for sc in scopes[1:] if sc.lineno <= f.line <= (sc.end_lineno or sc.lineno)]
             for sc in sorted(inner, key=lambda n: -n.lineno)[:1] + [tree]:
-                mine = [(svc, creds) for svc, creds in built[id(sc)] if svc in (f.service, "*")]
+                mine = [(svc, creds) for svc, creds in built[id(sc)] if svc == f.service]
                 if not mine:
                     continue
                 if all(creds for _, creds in mine) and f.service not in plain:

@@ -380,3 +380,16 @@ def test_an_arn_built_from_the_lambdas_region_and_account_keeps_its_known_name()
     assert found.findings[0].resource == "arn:aws:sns:*:*:alerts"
     pol = policy({"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:eu-west-1:123456789012:alerts"})
     assert [r.verdict for r in check(found, pol, "p").granted] == ["GRANTED"]
+
+
+def test_a_client_from_a_session_with_its_own_profile_is_not_judged_by_the_stage_role(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import boto3\n"
+        "def report(body):\n"
+        "    ops = boto3.Session(profile_name='ops-account')\n"
+        "    ops.client('s3').put_object(Bucket='ops-reports', Key='r.json', Body=body)\n"
+        "def own(key):\n"
+        "    return boto3.client('s3').get_object(Bucket='mine', Key=key)\n", encoding="utf-8")
+    found = discover(tmp_path, None, env={})
+    marked = {f.action: f.own_credentials is not None for f in found.findings}
+    assert marked == {"s3:PutObject": True, "s3:GetObject": False}
