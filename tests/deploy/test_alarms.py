@@ -161,3 +161,12 @@ def test_provision_exits_3_when_aws_cannot_create_a_sentinel(emu: Emulator, tmp_
                         str(project)], capture_output=True, text=True, env=subprocess_env(**emu.env()), timeout=60)
     assert r.returncode == 3, r.stdout + r.stderr
     assert "sentinels:" in r.stderr and "no-such-bucket-for-canary" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_provision_subscribes_the_alarm_email_once(emu: Emulator) -> None:
+    session = emu.session()
+    for _ in range(2):
+        done = provision(session, "mail", "MailNS", endpoint_url=emu.url, topic="mail-topic",
+                         email="oncall@example.com")
+    subs = emu.client("sns").list_subscriptions_by_topic(TopicArn=done["topic_arn"])["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", "oncall@example.com")]
