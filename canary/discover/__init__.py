@@ -217,9 +217,10 @@ def _constructors(scope: Any) -> list[tuple[str, bool]]:
 def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
     """Mark calls made through a client built with its own keys or profile: the stage's role does not sign them.
 
-    A call counts as such when its function (else its module) builds that service's client only with
-    explicit `aws_access_key_id`/`aws_session_token`/`profile_name` (or a Session with them) and the file
-    builds no credential-less one; the check lists them apart instead of judging the role's policy on them.
+    A call counts as such when its function builds that service's client only with explicit
+    `aws_access_key_id`/`aws_session_token`/`profile_name` (or from a Session with them), or, when its
+    function builds none, its module does so and the file builds no credential-less one. The check lists
+    them apart instead of judging the role's policy on them.
     """
     import ast
     import dataclasses
@@ -242,7 +243,7 @@ def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
                 mine = [(svc, creds) for svc, creds in built[id(sc)] if svc == f.service]
                 if not mine:
                     continue
-                if all(creds for _, creds in mine) and f.service not in plain:
+                if all(creds for _, creds in mine) and (sc is not tree or f.service not in plain):
                     marked[id(f)] = (f"{rel}:{f.line} uses a {f.service} client built with its own credentials "
                                      "(aws_access_key_id/profile_name), not the stage's role")
                 break
