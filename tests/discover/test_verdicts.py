@@ -393,3 +393,15 @@ def test_a_client_from_a_session_with_its_own_profile_is_not_judged_by_the_stage
     found = discover(tmp_path, None, env={})
     marked = {f.action: f.own_credentials is not None for f in found.findings}
     assert marked == {"s3:PutObject": True, "s3:GetObject": False}
+
+
+def test_a_trust_policy_pasted_into_the_policy_file_is_refused_with_both_fixes(tmp_path: Path) -> None:
+    """A common slip: the role's trust policy (Principal, sts:AssumeRole, no Resource) in policy-dev.json."""
+    app = copy_app(tmp_path, "check_postmortem", policy(
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "arn:aws:logs:*:*:*"},
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+    result = CliRunner().invoke(cli, ["discover", str(app), "--check", "--stage", "dev", "--format", "sarif"])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Statement[1]" in lines[0] and 'remove "Principal"' in lines[0] and 'add "Resource"' in lines[0]
