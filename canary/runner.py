@@ -55,6 +55,10 @@ def _needs_account(call: Call) -> bool:
     return PENDING_ACCOUNT in repr(call.params)
 
 
+def _provisional(call: Call) -> bool:
+    return PENDING_ACCOUNT in repr((call.params, call.resources))
+
+
 class Runner:
     """One configured run: build calls, make clients, execute by the deadline, gather the report.
 
@@ -97,7 +101,9 @@ class Runner:
         def body() -> ProbeResult:
             start = time.monotonic()
             sent = call
-            if _needs_account(call):  # the request itself names the account: wait for it, boundedly
+            if identity.target() is not None and _provisional(call):
+                sent = build_call(probe, identity.target())  # STS answered meanwhile: the real ARNs
+            elif _needs_account(call):  # the request itself names the account: wait for it, boundedly
                 target = identity.wait(min(identity.timeout_s, deadline.remaining()))
                 if target is None:
                     return probe_result(probe, call, Verdict(
@@ -173,6 +179,8 @@ class Runner:
                 region: str) -> Report:
         final = identity.target() or Target(region=region, account="*")
         for i, r in results.items():
+            if r.message and PENDING_ACCOUNT in r.message:
+                r.message = r.message.replace(PENDING_ACCOUNT, final.account)
             if PENDING_ACCOUNT in r.resource or (r.remediation and PENDING_ACCOUNT in repr(r.remediation)):
                 call = build_call(self.config.probes[i], final)
                 r.resource = call.resource

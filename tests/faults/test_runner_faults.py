@@ -23,7 +23,7 @@ from canary.config import parse_config
 from canary.model import Outcome, Report, exit_code
 from canary.runner import run
 from tests.conftest import allow
-from tests.faults.server import barrier, drip, hang, throttle
+from tests.faults.server import barrier, drip, garbage, hang, reset, server_error, throttle, truncate
 
 KEY = {"pk": "__permission_canary__"}
 DETECTOR_S = 60.0  # a run that has not returned by then never would: the test fails, it does not hang
@@ -207,3 +207,23 @@ def test_a_probe_whose_request_names_the_account_waits_for_sts_only_within_its_b
     known = finish(lambda: run(config, session, endpoint_url=faults_emu.url,
                                account_arn="arn:aws:lambda:us-east-1:123456789012:function:canary"))
     assert outcomes(known) == {"queue": ("ALLOWED", None), "delete": ("DENIED", None)}
+
+
+@pytest.mark.parametrize("fault", [reset, lambda: server_error(503), lambda: server_error(500), throttle,
+                                   truncate, garbage, lambda: drip(n=5, interval=0.1)],
+                         ids=["reset", "503", "500", "throttle", "truncate", "garbage", "drip-then-eof"])
+@pytest.mark.parametrize("action", ["dynamodb:UpdateItem", "dynamodb:DescribeTable"])
+def test_a_broken_answer_is_an_error_never_a_verdict(emu, faults_emu, creds, table, fault, action):
+    op = action.split(":")[1]
+    faults_emu.on(fault(), service="dynamodb", operation=op)
+    probe = {"id": "p", "action": action, "table": table}
+    if action == "dynamodb:UpdateItem":
+        probe["key"] = KEY
+    report = finish(lambda: run(cfg(probe, retries=1, probe_timeout_s=2), emu.session(creds),
+                                endpoint_url=faults_emu.url))
+    (r,) = report.results
+    assert r.outcome is Outcome.ERROR, (r.error_code, r.message)
+    if r.error_code != "UnexpectedSuccess":  # a cut 200 to a write built to fail may have written: not retried
+        assert r.transient and r.attempts == 2, (r.error_code, r.message)  # retried once, failed the same way
+    assert "{account}" not in (r.message or "") + r.resource
+    assert exit_code(report) == 3
