@@ -175,20 +175,21 @@ class Eval:
         return self._source[key]
 
     def _fstring(self, node: ast.JoinedStr, scope: Scope) -> Vals:
-        pieces: list[StrV] = []
+        """Each alternative of each field gives an alternative of the string (a hole says when some were cut)."""
+        pieces: list[list[StrV]] = []
         for v in node.values:
             if isinstance(v, ast.Constant) and isinstance(v.value, str):
-                pieces.append(StrV.lit(v.value))
+                pieces.append([StrV.lit(v.value)])
             elif isinstance(v, ast.FormattedValue):
                 vals = self.eval(v.value, scope)
                 if not vals and not self.lenient:
                     return self._defer()  # not known yet: wait for the next pass
                 strs = [x for x in vals if isinstance(x, StrV)]
-                if len(strs) == 1 and v.format_spec is None and v.conversion in (-1, 115):
-                    pieces.append(strs[0])
+                if strs and v.format_spec is None and v.conversion in (-1, 115):
+                    pieces.append(capped(strs, 4, self.source(v.value)))
                 else:
-                    pieces.append(StrV.unknown(self.source(v.value)))
-        return frozenset({StrV.join(pieces)})
+                    pieces.append([StrV.unknown(self.source(v.value))])
+        return frozenset(strings.combine(pieces))
 
     def attribute(self, v: Value, name: str) -> Vals:
         if isinstance(v, Boto3Module):

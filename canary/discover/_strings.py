@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Vals = frozenset[Value]
 EMPTY: Vals = frozenset()
 
-__all__ = ["Strings", "format_", "percent", "join", "literal_method", "STR_METHODS"]
+__all__ = ["Strings", "combine", "format_", "percent", "join", "literal_method", "STR_METHODS"]
 
 _CAP = 4  # alternatives per argument (a hole says how many more)
 _PERCENT = re.compile(r"%(?:\((\w+)\))?([-#0 +]*\d*(?:\.\d+)?)([sdifrx%])")
@@ -38,7 +38,18 @@ def _choices(values: list[StrV], hole: str) -> list[StrV]:
     return capped(values, _CAP, hole) if values else [StrV.unknown(hole)]
 
 
-def _combine(pieces: list[list[StrV]]) -> list[StrV]:
+def combine(pieces: list[list[StrV]], limit: int = 12) -> list[StrV]:
+    """Every combination of the pieces' alternatives; past `limit`, the widest pieces become holes."""
+    pieces = [list(p) for p in pieces]
+    while True:
+        total = 1
+        for p in pieces:
+            total *= len(p)
+        if total <= limit:
+            break
+        widest = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+        n = len(pieces[widest])
+        pieces[widest] = [StrV.unknown(f"one of {n} values")]
     return [StrV.join(list(combo)) for combo in itertools.product(*pieces)]
 
 
@@ -66,7 +77,7 @@ def format_(template: str, args: list[list[StrV]], kwargs: dict[str, list[StrV]]
         else:  # `{0.name}`, `{cfg[table]}`
             values = []
         pieces.append(_choices(values, f"{source}: {{{field}}}") if plain else [StrV.unknown(f"{source}: {{{field}}}")])
-    return _combine(pieces)
+    return combine(pieces)
 
 
 def percent(template: str, args: list[list[StrV]], kwargs: dict[str, list[StrV]], source: str) -> list[StrV] | None:
@@ -90,7 +101,7 @@ def percent(template: str, args: list[list[StrV]], kwargs: dict[str, list[StrV]]
         pieces.append(_choices(values, hole) if conv == "s" and not flags else [StrV.unknown(hole)])
     if pos < len(template):
         pieces.append([StrV.lit(template[pos:])])
-    return _combine(pieces)
+    return combine(pieces)
 
 
 def join(sep: str, items: list[list[StrV]], source: str) -> list[StrV]:
@@ -100,7 +111,7 @@ def join(sep: str, items: list[list[StrV]], source: str) -> list[StrV]:
         if n:
             pieces.append([StrV.lit(sep)])
         pieces.append(_choices(values, f"{source}: item {n}"))
-    return _combine(pieces)
+    return combine(pieces)
 
 
 def literal_method(value: StrV, name: str, source: str) -> StrV:

@@ -200,3 +200,23 @@ def test_a_small_helper_returns_what_each_call_gives_not_every_calls_values(tmp_
     assert by_operation(root)["Scan"]["TableName"] == {"${STAGE}__users", "local__users"}
     assert by_operation(root, {"STAGE": "dev"})["Scan"]["TableName"] == {"${STAGE}__users"}
     assert by_operation(root, {"OTHER": "x"})["Scan"]["TableName"] == {"local__users"}
+
+
+def test_an_f_string_over_alternatives_gives_alternatives_not_a_hole(tmp_path: Path) -> None:
+    root = write(tmp_path, {"app.py": """
+        import boto3
+
+        def archive(name, published):
+            prefix = "published" if published else "drafts"
+            boto3.client("s3").put_object(Bucket="site", Key=f"{prefix}/{name}.html", Body=b"")
+        """})
+    assert by_operation(root)["PutObject"]["Key"] == {"published/?.html", "drafts/?.html"}
+
+
+def test_many_fields_with_many_alternatives_stay_bounded_and_say_so(tmp_path: Path) -> None:
+    fields = "\n".join(f"    p{i} = 'a{i}' if x else ('b{i}' if y else 'c{i}')" for i in range(6))
+    key = "".join(f"{{p{i}}}" for i in range(6))
+    root = write(tmp_path, {"app.py": f"import boto3\n\ndef f(x, y):\n{fields}\n"
+                                      f"    boto3.client('s3').put_object(Bucket='b', Key=f'{key}', Body=b'')\n"})
+    keys = by_operation(root)["PutObject"]["Key"]
+    assert 1 < len(keys) <= 13 and all("?" in k for k in keys)  # holes where alternatives were cut
