@@ -81,6 +81,8 @@ _TRANSFER_CLIENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "download_file": (("GetObject",), ("Bucket", "Key", "Filename")),
     "download_fileobj": (("GetObject",), ("Bucket", "Key", "Fileobj")),
     "copy": (("CopyObject",), ("CopySource", "Bucket", "Key")),
+    # no request now, but the browser's later upload is signed by, and authorized against, this role
+    "generate_presigned_post": (("PutObject",), ("Bucket", "Key")),
 }
 INJECTED: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     ("s3", "client"): _TRANSFER_CLIENT,

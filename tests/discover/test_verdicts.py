@@ -405,3 +405,13 @@ def test_a_trust_policy_pasted_into_the_policy_file_is_refused_with_both_fixes(t
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "Statement[1]" in lines[0] and 'remove "Principal"' in lines[0] and 'add "Resource"' in lines[0]
+
+
+def test_a_presigned_post_needs_put_object_for_the_role_that_signs_it(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import boto3\n"
+        "s3 = boto3.client('s3')\n"
+        "def upload_form(name):\n"
+        "    return s3.generate_presigned_post('uploads-dev', 'in/' + name)\n", encoding="utf-8")
+    found = discover(tmp_path, None, env={})
+    assert [(f.action, f.resource) for f in found.findings] == [("s3:PutObject", "arn:aws:s3:::uploads-dev/in/?")]
