@@ -24,8 +24,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from canary.errors import CanaryError
+
 __all__ = ["translate_policy", "Translation", "Round", "create_resources", "rehearse", "Rehearsal", "LIMITS",
-           "NO_ACTION"]
+           "NO_ACTION", "EmulateError"]
 
 LIMITS = ("the emulator checks action names only; resource scoping is pre-decided offline (as check-policy "
           "does), and Conditions, SCPs, permissions boundaries, session and resource policies are not evaluated")
@@ -33,6 +35,10 @@ LIMITS = ("the emulator checks action names only; resource scoping is pre-decide
 NO_ACTION = {"Sid": "PermissionCanaryNothing", "Effect": "Allow", "Action": "permission-canary:Nothing",
              "Resource": "*"}
 _ALLOWING = ("GRANTED", "CONDITIONAL")
+
+
+class EmulateError(CanaryError):
+    """The emulator cannot start, or refuses a resource the probe config names; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -180,41 +186,56 @@ def create_resources(config: Any, session: Any, endpoint_url: str) -> list[str]:
         if what in done:
             continue
         done.add(what)
-        service, name = what
-        if service == "s3":
-            region = client("s3").meta.region_name
-            args: dict[str, Any] = {"Bucket": name}
-            if region != "us-east-1":
-                args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-            client("s3").create_bucket(**args)
-            lines.append(f"created S3 bucket {name}")
-        elif service == "ssm":
-            plain = _name_from_arn(name, ":parameter")
-            pname = name if plain is None else plain
-            client("ssm").put_parameter(Name=pname, Value="permission-canary emulator placeholder",
-                                        Type="SecureString" if getattr(p, "with_decryption", False) else "String")
-            lines.append(f"created SSM parameter {pname} (placeholder value)")
-        elif service == "secretsmanager":
-            arn_name = _name_from_arn(name, ":secret:")
-            sname = name if arn_name is None else arn_name.rsplit("-", 1)[0]
-            client("secretsmanager").create_secret(Name=sname, SecretString="permission-canary emulator placeholder")
-            lines.append(f"created secret {sname} (placeholder value)" + (
-                "; the probe names a full ARN, whose random suffix the emulator cannot reproduce (expect ERROR)"
-                if arn_name is not None else ""))
-        elif service == "ses":
-            client("ses").verify_email_identity(EmailAddress=name)
-            lines.append(f"verified SES identity {name}")
-        elif service == "sqs":
-            attrs = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
-            client("sqs").create_queue(QueueName=name, Attributes=attrs)
-            lines.append(f"created SQS queue {name}")
+        try:
+            lines.append(_create(client, p, *what))
+        except Exception as exc:  # noqa: BLE001 - one line naming the probe and the resource
+            raise EmulateError(f"probe {p.probe_id}: the emulator refused to create {what[0]} {what[1]!r}: "
+                               f"{_why(exc)}") from None
     for name, t in tables.items():
-        lines.append(_create_table(client("dynamodb"), name, t["key"],
-                                   {i: k or t["key"] or [("pk", "S")] for i, k in t["indexes"].items()}))
+        try:
+            lines.append(_create_table(client("dynamodb"), name, t["key"],
+                                       {i: k or t["key"] or [("pk", "S")] for i, k in t["indexes"].items()}))
+        except Exception as exc:  # noqa: BLE001
+            raise EmulateError(f"the emulator refused to create DynamoDB table {name!r}: {_why(exc)}") from None
     from canary.sentinels import provision_sentinels
 
     lines.extend(provision_sentinels(config, session, endpoint_url=endpoint_url))
     return lines
+
+
+def _why(exc: Exception) -> str:
+    err = getattr(exc, "response", {}).get("Error", {}) if isinstance(getattr(exc, "response", None), dict) else {}
+    return f"{err.get('Code')}: {err.get('Message')}" if err else f"{type(exc).__name__}: {exc}"
+
+
+def _create(client: Any, p: Any, service: str, name: str) -> str:
+    """Create one named resource in the emulator; return the line that says so."""
+    if service == "s3":
+        region = client("s3").meta.region_name
+        args: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        client("s3").create_bucket(**args)
+        return f"created S3 bucket {name}"
+    if service == "ssm":
+        plain = _name_from_arn(name, ":parameter")
+        pname = name if plain is None else plain
+        client("ssm").put_parameter(Name=pname, Value="permission-canary emulator placeholder",
+                                    Type="SecureString" if getattr(p, "with_decryption", False) else "String")
+        return f"created SSM parameter {pname} (placeholder value)"
+    if service == "secretsmanager":
+        arn_name = _name_from_arn(name, ":secret:")
+        sname = name if arn_name is None else arn_name.rsplit("-", 1)[0]
+        client("secretsmanager").create_secret(Name=sname, SecretString="permission-canary emulator placeholder")
+        return f"created secret {sname} (placeholder value)" + (
+            "; the probe names a full ARN, whose random suffix the emulator cannot reproduce (expect ERROR)"
+            if arn_name is not None else "")
+    if service == "ses":
+        client("ses").verify_email_identity(EmailAddress=name)
+        return f"verified SES identity {name}"
+    attrs = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
+    client("sqs").create_queue(QueueName=name, Attributes=attrs)
+    return f"created SQS queue {name}"
 
 
 # --- the rehearsal -------------------------------------------------------------------------------
@@ -241,7 +262,10 @@ def rehearse(config: Any, policy: Any, *, stage: str, role_name: str, target: An
     from canary.runner import run
 
     translation = translate_policy(policy, config, target)
-    emu = Emulator(region=region).start()
+    try:
+        emu = Emulator(region=region).start()
+    except RuntimeError as exc:  # moto is not installed (the `demo` extra)
+        raise EmulateError(str(exc)) from None
     try:
         admin = emu.session()
         resources = create_resources(config, admin, emu.url)

@@ -95,6 +95,9 @@ def emulate(stage: str, project_dir: str, config_path: str | None, policy_path: 
         click.echo(f"Limits: {LIMITS}.")
         for note in result.translation.notes:
             click.echo(f"note: {note}")
+        if result.rounds > 1:
+            click.echo(f"note: ran in {result.rounds} rounds, one policy each: an action is granted on some probes' "
+                       "resources and not on others', which one \"*\" statement cannot say")
         render_table(data)
     if show_policy:
         click.echo(policy_json(result.translation), err=fmt == "json")

@@ -118,3 +118,18 @@ def test_this_repositorys_own_stage(tmp_path: Path):
     got = cli("emulate", "--stage", "dev", "--policy", str(policy), "--format", "json", cwd=ROOT)
     assert got.returncode == 1, got.stderr
     assert denied(got) == expected
+
+
+def test_a_resource_the_emulator_refuses_is_one_line_naming_the_probe(tmp_path: Path):
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(
+        {"version": "2.0", "app_name": "api", "stages": {"dev": {"autogen_policy": False}}}))
+    (tmp_path / ".chalice" / "policy-dev.json").write_text(json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]}))
+    # AWS (and moto) reserve parameter names under /aws/ for their own use.
+    (tmp_path / "canary.json").write_text(json.dumps({"version": 1, "probes": [
+        {"id": "reserved", "action": "ssm:GetParameter", "name": "/aws/reference/secretsmanager/db"}]}))
+    p = cli("emulate", "--stage", "dev", cwd=tmp_path)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith("error: probe reserved: the emulator refused to create ssm") and "reserved" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
