@@ -39,7 +39,8 @@ def test_requires_python_matches_the_check():
 @pytest.mark.skipif(not OLD, reason="no Python older than 3.11 on this machine (pyenv)")
 @pytest.mark.parametrize("python", OLD[-2:], ids=lambda p: p.parent.parent.name)
 def test_a_real_older_interpreter_is_refused_in_one_line(python: Path, tmp_path: Path):
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}, "PYTHONPATH": str(ROOT)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}, "PYTHONPATH": str(ROOT),
+           "PYTHONDONTWRITEBYTECODE": "1"}
     # Importing the package (e.g. a vendored copy in an API's tests): an ImportError with the line.
     imp = subprocess.run([str(python), "-c", "import canary.config"], env=env, capture_output=True, text=True,
                          timeout=60, cwd=tmp_path)
