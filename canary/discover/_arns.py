@@ -164,6 +164,10 @@ def _candidate(prefix: str, service: str, operation: str, params: dict[str, StrV
     pieces.append(template[pos:])
     arn = _concat(pieces)
     text = literal(arn)
+    if prefix == "ssm" and names == ("Path",):
+        # GetParametersByPath: a grant on the path itself, or on everything below it, lets the call through
+        below = _concat([*arn, "" if (text or "").endswith("/") else "/", Hole("a parameter below the path")])
+        return (AnyOf((arn, below)),)
     if prefix == "ses" and text is not None and "@" in text.rpartition("identity/")[2]:
         domain = text.rpartition("identity/")[0] + "identity/" + text.rpartition("@")[2]
         return (AnyOf(((text,), (domain,))),)

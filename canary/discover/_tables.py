@@ -119,7 +119,7 @@ ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "sns": ((("TopicArn",), "{TopicArn}"), (("TargetArn",), "{TargetArn}")),
     "secretsmanager": ((("SecretId",), "arn:{partition}:secretsmanager:{region}:{account}:secret:{SecretId}{SecretSuffix}"),),
     "ssm": ((("Name",), "arn:{partition}:ssm:{region}:{account}:parameter/{Name}"),
-            (("Path",), "arn:{partition}:ssm:{region}:{account}:parameter/{Path}*")),
+            (("Path",), "arn:{partition}:ssm:{region}:{account}:parameter/{Path}")),  # or what lies below
     "lambda": ((("FunctionName",), "arn:{partition}:lambda:{region}:{account}:function:{FunctionName}"),),
     "ses": ((("Source",), "arn:{partition}:ses:{region}:{account}:identity/{Source}"),
             (("FromEmailAddress",), "arn:{partition}:ses:{region}:{account}:identity/{FromEmailAddress}")),

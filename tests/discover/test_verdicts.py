@@ -415,3 +415,16 @@ def test_a_presigned_post_needs_put_object_for_the_role_that_signs_it(tmp_path: 
         "    return s3.generate_presigned_post('uploads-dev', 'in/' + name)\n", encoding="utf-8")
     found = discover(tmp_path, None, env={})
     assert [(f.action, f.resource) for f in found.findings] == [("s3:PutObject", "arn:aws:s3:::uploads-dev/in/?")]
+
+
+@pytest.mark.parametrize(("resource", "verdict"), [
+    ("arn:aws:ssm:us-east-1:123456789012:parameter/app", "GRANTED"),      # the path itself
+    ("arn:aws:ssm:us-east-1:123456789012:parameter/app/*", "GRANTED"),    # everything below it
+    ("arn:aws:ssm:us-east-1:123456789012:parameter/other/*", "NOT_GRANTED"),
+])
+def test_parameters_by_path_are_granted_on_the_path_or_on_what_lies_below(resource: str, verdict: str) -> None:
+    calls = [RawCall(file="app.py", line=2, service="ssm", operation="GetParametersByPath",
+                     params=(("Path", (StrV.lit("/app"),)),))]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    result = check(found, policy({"Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": resource}), "p")
+    assert [r.verdict for r in result.gaps + result.granted + result.unresolved] == [verdict]
