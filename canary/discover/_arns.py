@@ -180,8 +180,12 @@ def _queue_name(value: Pattern, values: dict[str, Pattern]) -> Pattern:
     if text is not None:
         m = _QUEUE_URL.match(text)
         if m:
-            values.update(region=(m.group(1),), account=(m.group(2),))
+            if m.group(1) != "queue":  # the legacy https://queue.amazonaws.com/... names no region
+                values.update(region=(m.group(1),))
+            values.update(account=(m.group(2),))
             return (m.group(3),)
+        if "://" in text:  # another endpoint (a local emulator): the queue name is the last path segment
+            return (text.rstrip("/").rpartition("/")[2],)
         return value
     head = value[0] if value and isinstance(value[0], str) else ""
     m = _QUEUE_HEAD.match(head)
