@@ -129,10 +129,11 @@ def _candidate(prefix: str, service: str, operation: str, params: dict[str, StrV
     if not templates:
         return None
     members = models.input_members(service, operation)
-    chosen = None
-    for names, template in templates:
-        given = all(n in params for n in names)
-        if (set(names) <= members or given) and all(n in params for n in names if n in _OPTIONAL):
+    # a template whose parameters the call passes wins (Publish with TargetArn, not TopicArn); else the first
+    # the operation accepts, its missing parameters left as holes
+    chosen = next(((names, template) for names, template in templates if all(n in params for n in names)), None)
+    for names, template in templates if chosen is None else ():
+        if set(names) <= members and all(n in params for n in names if n in _OPTIONAL):
             chosen = (names, template)
             break
     if chosen is None:

@@ -428,3 +428,10 @@ def test_parameters_by_path_are_granted_on_the_path_or_on_what_lies_below(resour
     found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
     result = check(found, policy({"Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": resource}), "p")
     assert [r.verdict for r in result.gaps + result.granted + result.unresolved] == [verdict]
+
+
+def test_a_publish_to_a_target_arn_is_checked_on_that_arn() -> None:
+    target = StrV.lit("arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc")
+    calls = [RawCall(file="app.py", line=2, service="sns", operation="Publish", params=(("TargetArn", (target,)),))]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    assert found.findings[0].resource == "arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc"
