@@ -129,13 +129,18 @@ def _candidate(prefix: str, service: str, operation: str, params: dict[str, StrV
     if not templates:
         return None
     members = models.input_members(service, operation)
-    # a template whose parameters the call passes wins (Publish with TargetArn, not TopicArn); else the first
-    # the operation accepts, its missing parameters left as holes
-    chosen = next(((names, template) for names, template in templates if all(n in params for n in names)), None)
-    for names, template in templates if chosen is None else ():
-        if set(names) <= members and all(n in params for n in names if n in _OPTIONAL):
-            chosen = (names, template)
-            break
+    # The first template the operation accepts, its missing parameters left as holes; but not one whose
+    # parameters the call leaves out while it passes those of an alternative (Publish with TargetArn).
+    chosen = None
+    for names, template in templates:
+        given = all(n in params for n in names)
+        if not ((set(names) <= members or given) and all(n in params for n in names if n in _OPTIONAL)):
+            continue
+        if not given and any(all(n in params for n in other) and not set(other) & set(names)
+                             for other, _ in templates):
+            continue
+        chosen = (names, template)
+        break
     if chosen is None:
         return None
     names, template = chosen

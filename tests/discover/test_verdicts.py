@@ -435,3 +435,9 @@ def test_a_publish_to_a_target_arn_is_checked_on_that_arn() -> None:
     calls = [RawCall(file="app.py", line=2, service="sns", operation="Publish", params=(("TargetArn", (target,)),))]
     found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
     assert found.findings[0].resource == "arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc"
+
+
+def test_an_object_call_whose_key_is_not_visible_is_still_checked_on_an_object() -> None:
+    calls = [RawCall(file="app.py", line=2, service="s3", operation="GetObject", params=(("Bucket", (StrV.lit("b"),)),))]
+    found = Discovery(app_dir=Path("."), stage="dev", env={}, findings=findings_for(calls, {}))
+    assert found.findings[0].resource == "arn:aws:s3:::b/?"
