@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -143,31 +144,29 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
                      warnings=unmodelled_services(root, files))
 
 
+_SERVICE_NAME = re.compile(r"""\.(client|resource)\(\s*(?:service_name\s*=\s*)?(['"])([A-Za-z0-9-]+)\2""")
+
+
 def unmodelled_services(root: Path, files: list[str]) -> list[str]:
     """Warn about `boto3.client("name")` / `resource("name")` for a service botocore has no model for.
 
-    Such a call cannot be mapped to IAM; it is reported, never dropped in silence.
+    Such a call cannot be mapped to IAM; it is reported, never dropped in silence. A text scan (the
+    analyser has parsed every file already; a second parse would double discover's time on a big app).
     """
-    import ast
-
     from canary.discover._models import known_services
 
     known = known_services()
     out: list[str] = []
     for rel in files:
         try:
-            tree = ast.parse((root / rel).read_text(encoding="utf-8", errors="replace"))
-        except (SyntaxError, OSError, ValueError, RecursionError):
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
             continue
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("client", "resource")):
-                continue
-            arg = node.args[0] if node.args else next((k.value for k in node.keywords
-                                                       if k.arg == "service_name"), None)
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value not in known:
-                out.append(f"{rel}:{node.lineno}: boto3 {node.func.attr} {arg.value!r}: botocore has no model for "
-                           "this service, so its calls cannot be mapped to IAM actions; check them by hand")
+        for m in _SERVICE_NAME.finditer(text):
+            if m.group(3) not in known:
+                line = text.count("\n", 0, m.start()) + 1
+                out.append(f"{rel}:{line}: boto3 {m.group(1)} {m.group(3)!r}: botocore has no model for this "
+                           "service, so its calls cannot be mapped to IAM actions; check them by hand")
     return sorted(set(out))
 
 
@@ -231,7 +230,10 @@ def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
     marked: dict[int, str] = {}
     for rel, group in by_file.items():
         try:
-            tree = ast.parse((root / rel).read_text(encoding="utf-8", errors="replace"))
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+            if not any(k in text for k in _CREDENTIAL_KWARGS):
+                continue  # the common case: no second parse
+            tree = ast.parse(text)
         except (SyntaxError, OSError, ValueError, RecursionError):
             continue
         scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
