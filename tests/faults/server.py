@@ -368,6 +368,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # the default backlog (5) drops connections when 20 probes connect at once
     owner: "FaultServer"
 
     def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
