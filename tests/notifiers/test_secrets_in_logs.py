@@ -43,10 +43,12 @@ def root_debug(caplog: pytest.LogCaptureFixture) -> Iterator[Captured]:
     captured = Captured(caplog)
     handler = logging.StreamHandler(captured.stream)
     handler.setLevel(logging.DEBUG)
+    # caplog first: it restores the level it finds, so it must find the suite's, not our DEBUG
+    # (the other order left the root logger at DEBUG for every later test).
+    caplog.set_level(logging.DEBUG)
     old = root.level
     root.setLevel(logging.DEBUG)
     root.addHandler(handler)
-    caplog.set_level(logging.DEBUG)
     try:
         yield captured
     finally:
