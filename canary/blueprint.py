@@ -4,7 +4,7 @@ Three functions, named as DESIGN.md fixes them: `permission_canary` (every 15 mi
 metrics), `permission_canary_invoke` (for `chalice invoke` and the deploy gate; returns the report)
 and `permission_canary_alarm_to_slack` (alarm notifications from the stage's SNS topic). The
 bodies live in `canary.handlers`, imported on first call, so importing this module costs little
-more than chalice itself; aws_xray_sdk and slack_sdk are never imported here.
+more than chalice itself; aws_xray_sdk is never imported here.
 
 When `chalice package` or `chalice deploy` imports this module, the stage being shipped is
 checked first (`canary.deployconfig.guard_chalice_cli`): a stage that would deploy a broken canary

@@ -349,14 +349,13 @@ def fig_embed(rounds: int = 5) -> Figure:
     header(7, "Embedding (issue 10): what the canary adds to an API's `chalice package` zip, and its imports",
            "A small sample API (app.py + chalicelib/) packaged with plain `chalice package --stage dev`, without "
            "and with the canary embedded (vendor/canary, canary/data/runtime-requirements.txt, the blueprint); "
-           "then variants: + aws-xray-sdk (X-Ray subsegments), - slack_sdk. Cold imports: best of "
+           "then a variant: + aws-xray-sdk (X-Ray subsegments). Cold imports: best of "
            f"{rounds} fresh interpreters.")
     fig = Figure(7, "embedding adds to an API's zip (MB)", target="<= 3.5 MB")
     reqs = runtime_requirements()
     variants: list[tuple[str, list[str] | None]] = [
         ("without the canary", None), ("with the canary (default)", reqs),
-        ("  + aws-xray-sdk (subsegments on)", reqs + ["aws-xray-sdk>=2.12,<3"]),
-        ("  - slack_sdk", [r for r in reqs if not r.lower().startswith("slack")])]
+        ("  + aws-xray-sdk (subsegments on)", reqs + ["aws-xray-sdk>=2.12,<3"])]
     sizes: dict[str, float] = {}
     tops: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="canary-bench-embed-") as tmp:
@@ -391,7 +390,7 @@ def fig_embed(rounds: int = 5) -> Figure:
     print(f"    of which aws_xray_sdk + wrapt: {own:.2f} MB; the rest is botocore and its dependencies, which the "
           "Lambda runtime already has (scripts/package drops them)")
     imports = [("pydantic (BaseModel)", "from pydantic import BaseModel"), ("canary.config (pydantic models)",
-               "import canary.config"), ("slack_sdk.webhook", "import slack_sdk.webhook"),
+               "import canary.config"),
                ("urllib.request + json (stdlib)", "import urllib.request, json"),
                ("aws_xray_sdk.core", "import aws_xray_sdk.core")]
     print("  cold import, best of fresh interpreters:")
@@ -400,7 +399,7 @@ def fig_embed(rounds: int = 5) -> Figure:
     added = sizes["with the canary (default)"] - base
     fig.ratio, fig.verdict = added, verdict(added <= 3.5)
     fig.note = (f"+ aws-xray-sdk adds {sizes['  + aws-xray-sdk (subsegments on)'] - sizes['with the canary (default)']:.1f}"
-                f" MB more; - slack_sdk saves {sizes['with the canary (default)'] - sizes['  - slack_sdk']:.2f} MB")
+                " MB more")
     fig.raw = {"sizes_mb": sizes}
     print(f"  ADDED {added:.2f} MB   target <= 3.5 MB   {fig.verdict}")
     return fig

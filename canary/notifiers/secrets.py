@@ -129,8 +129,8 @@ def _botocore_muted() -> Iterator[None]:
 
 
 # Libraries that log request or response bodies, or URLs, at DEBUG: the decrypted GetParameter answer
-# (botocore.parsers), the request (botocore.endpoint), connection URLs (urllib3), the webhook (slack_sdk).
-NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "slack_sdk")
+# (botocore.parsers), the request (botocore.endpoint), connection URLs (urllib3).
+NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 
 
 @contextmanager

@@ -124,7 +124,7 @@ def test_a_sample_api_adopts_the_canary_and_the_rehearsal_finds_exactly_its_miss
     assert (vendored / "blueprint.py").is_file() and not vendored.is_symlink()
     assert not list(vendored.rglob("__pycache__"))
     req = (api / "requirements.txt").read_text()
-    assert "pydantic>=2.7,<3" in req and "slack_sdk>=3.19,<4" in req and "==" not in req
+    assert "pydantic>=2.7,<3" in req and "slack_sdk" not in req and "==" not in req
     assert 'pydantic = ">=2.7,<3"' in (api / "Pipfile").read_text()
     cfg = json.loads((api / ".chalice" / "config.json").read_text())
     dev = cfg["stages"]["dev"]
@@ -152,7 +152,7 @@ def test_a_sample_api_adopts_the_canary_and_the_rehearsal_finds_exactly_its_miss
     assert pkg.returncode == 0, pkg.stdout + pkg.stderr
     names = zipfile.ZipFile(out / "deployment.zip").namelist()
     assert "canary/blueprint.py" in names and "chalicelib/canary-dev.json" in names
-    assert any(n.startswith("pydantic/") for n in names) and any(n.startswith("slack_sdk/") for n in names)
+    assert any(n.startswith("pydantic/") for n in names) and not any(n.startswith("slack_sdk/") for n in names)
     assert not any("__pycache__" in n for n in names)
     functions = {k for k, v in json.loads((out / "sam.json").read_text())["Resources"].items()
                  if v["Type"] == "AWS::Serverless::Function"}
