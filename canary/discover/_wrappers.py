@@ -37,6 +37,9 @@ class Rewrite:
     scope_node: ast.AST        # the wrapper def, whose scope evaluates `appended` and the guards
     label: str                 # "rewritten by @name at file:line"
     position: int | None = None  # the wrapper passes it on at this position (its own named parameter)
+    # The new value as pieces joined in order: None is the value the wrapper received, an expression is
+    # evaluated in the wrapper (`f"{table_name}-{stage}"` -> (None, "-", stage)). None when not followed.
+    template: tuple[ast.expr | None, ...] | None = None
 
 
 def decorator_name(d: ast.expr) -> str | None:
@@ -90,9 +93,10 @@ def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str
     out: list[Rewrite] = []
 
     def add(param: str, node: ast.AST, guards: tuple[ast.expr, ...], appended: ast.expr | None = None,
-            replaced: bool = False, pos: int | None = None) -> None:
+            replaced: bool = False, pos: int | None = None,
+            template: tuple[ast.expr | None, ...] | None = None) -> None:
         label = f"rewritten by @{deco} at {rel}:{getattr(node, 'lineno', wrapper.lineno)}"
-        out.append(Rewrite(param, appended, replaced, guards, wrapper, label, pos))
+        out.append(Rewrite(param, appended, replaced, guards, wrapper, label, pos, template))
 
     def own(name: str) -> bool:  # one of the wrapper's named parameters
         return name in position or name in named_kw
@@ -119,12 +123,19 @@ def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str
                             and v.left.id == t.id):
                         add(t.id, node, guards, v.right, pos=pos)
                     else:
-                        add(t.id, node, guards, replaced=True, pos=pos)
+                        name = t.id
+                        tpl = template_of(v, lambda e: isinstance(e, ast.Name) and e.id == name)
+                        add(t.id, node, guards, replaced=tpl is None, pos=pos, template=tpl)
                 elif key is not None and key != ANY and v is not None:
                     if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and _key(v.left, kw) == key:
                         add(key, node, guards, v.right)
                     else:
-                        add(key, node, guards, replaced=True)
+                        k = key
+                        tpl = template_of(v, lambda e: _key(e, kw) == k or (
+                            isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "get"
+                            and isinstance(e.func.value, ast.Name) and e.func.value.id == kw and bool(e.args)
+                            and isinstance(e.args[0], ast.Constant) and e.args[0].value == k))
+                        add(key, node, guards, replaced=tpl is None, template=tpl)
                 elif key == ANY or (isinstance(t, ast.Name) and t.id in (kw, va)):
                     add(ANY, node, guards)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -138,17 +149,51 @@ def _wrapper_rewrites(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, deco: str
                     break
                 if isinstance(arg, ast.Name) and named[i:i + 1] == [arg.id]:
                     continue
-                _passed(add, "", arg, node, guards, i)
+                _passed(add, "", arg, node, guards, i, named[i] if i < len(named) else None)
             for k in node.keywords:
                 if k.arg is not None and not (isinstance(k.value, ast.Name) and k.value.id == k.arg):
-                    _passed(add, k.arg, k.value, node, guards, None)
+                    _passed(add, k.arg, k.value, node, guards, None, k.arg if own(k.arg) else None)
     return out
 
 
+def template_of(expr: ast.expr, is_original: Any) -> tuple[ast.expr | None, ...] | None:
+    """`expr` as pieces joined in order (None: the original value); None when it cannot be read so.
+
+    Concatenation (`+`) and f-strings without conversions are followed; any other expression is one
+    piece evaluated in the wrapper, as long as it does not itself use the original value.
+    """
+    if is_original(expr):
+        return (None,)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        left, right = template_of(expr.left, is_original), template_of(expr.right, is_original)
+        return None if left is None or right is None else left + right
+    if isinstance(expr, ast.JoinedStr):
+        out: list[ast.expr | None] = []
+        for v in expr.values:
+            if isinstance(v, ast.Constant):
+                out.append(v)
+            elif isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None:
+                inner = template_of(v.value, is_original)
+                if inner is None:
+                    return None
+                out.extend(inner)
+            else:
+                return None
+        return tuple(out)
+    if any(is_original(n) for n in ast.walk(expr) if isinstance(n, ast.expr)):
+        return None  # uses the original in a way not followed (a call, a slice, ...)
+    return (expr,)
+
+
 def _passed(add: Any, param: str, arg: ast.expr, node: ast.AST, guards: tuple[ast.expr, ...],
-            pos: int | None) -> None:
+            pos: int | None, original: str | None) -> None:
     if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add) and isinstance(arg.left, ast.Name):
         add(param or arg.left.id, node, guards, arg.right, pos=pos)
+        return
+    tpl = (template_of(arg, lambda e: isinstance(e, ast.Name) and e.id == original)
+           if original is not None else None)
+    if tpl is not None:
+        add(param or original or ANY, node, guards, pos=pos, template=tpl)
     else:
         add(param or ANY, node, guards, replaced=param != "" or pos is not None, pos=pos)
 
@@ -200,6 +245,16 @@ class Wrappers:
 
     def _apply(self, rule: Rewrite, v: StrV, scope: "Scope") -> StrV:
         hole = StrV((Unknown(rule.label),))
+        if rule.template is not None:
+            pieces: list[StrV] = []
+            for piece in rule.template:
+                if piece is None:
+                    pieces.append(v)
+                    continue
+                vals = [t for t in self.eval(piece, scope) if isinstance(t, StrV)]
+                exact = len(vals) == 1 and not any(isinstance(p, Unknown) for p in vals[0].parts)
+                pieces.append(vals[0] if exact else hole)  # followed only when it is literals and env vars
+            return StrV.join(pieces)
         if rule.replaced:
             return hole
         if rule.appended is not None:

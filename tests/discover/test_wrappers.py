@@ -150,3 +150,51 @@ def test_a_wrapper_that_rebinds_its_own_parameter_rewrites_the_positional_argume
     found = by_operation(root)
     assert found["UpdateItem"]["TableName"] == {"listings-${STAGE}"}
     assert found["SendMessage"]["QueueUrl"] == {"jobs?"}
+
+
+def test_a_wrapper_that_passes_an_f_string_of_its_parameter_is_followed(tmp_path: Path) -> None:
+    # The common positional form: the wrapper builds the new name in the call it makes.
+    root = write(tmp_path, {"app.py": """
+        import functools
+        import os
+        import boto3
+
+        def staged(fn):
+            @functools.wraps(fn)
+            def wrapper(table_name, *args, **kwargs):
+                stage = os.environ.get("STAGE", "dev")
+                return fn(f"{table_name}-{stage}", *args, **kwargs)
+            return wrapper
+
+        def keyed(fn):
+            def wrapper(*args, **kwargs):
+                kwargs["table_name"] = f"{kwargs['table_name']}_{os.environ['STAGE']}"
+                return fn(*args, **kwargs)
+            return wrapper
+
+        def shouted(fn):
+            def wrapper(table_name):
+                return fn(table_name.upper())
+            return wrapper
+
+        @staged
+        def table(table_name):
+            return boto3.resource("dynamodb").Table(table_name)
+
+        @keyed
+        def put(table_name):
+            return boto3.resource("dynamodb").Table(table_name).put_item(Item={})
+
+        @shouted
+        def scan(table_name):
+            return boto3.resource("dynamodb").Table(table_name).scan()
+
+        def handler():
+            table("listings").delete_item(Key={})
+            put(table_name="orders")
+            scan("events")
+        """})
+    found = by_operation(root)
+    assert found["DeleteItem"]["TableName"] == {"listings-${STAGE}"}
+    assert found["PutItem"]["TableName"] == {"orders_${STAGE}"}
+    assert "events" not in found["Scan"]["TableName"]  # changed in a way not followed: never the literal
