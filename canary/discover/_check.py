@@ -128,7 +128,11 @@ def _policy_resources_of(row: Row) -> list[str] | None:
     from canary.policy.pattern import AnyOf, policy_text
 
     out: list[str] = []
-    for c in candidates_to_check(row.finding):
+    cands = candidates_to_check(row.finding)
+    verdicts = [v for _, v in row.candidates] if len(row.candidates) == len(cands) else []
+    for i, c in enumerate(cands):
+        if verdicts and verdicts[i] in ("GRANTED", "CONDITIONAL"):
+            continue  # already granted: the statement adds only what is missing
         for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
             text = policy_text(p) or _object_prefix(p)
             if text is None:

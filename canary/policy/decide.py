@@ -5,9 +5,11 @@ unknown) both call `decide`. A candidate is a `Pattern`: literal text and holes.
 
 - GRANTED only when an unconditional Allow covers EVERY value every candidate can take, and no Deny
   can match any of them;
-- NOT_GRANTED when no Allow can match ANY value of any candidate (the known part already rules
-  every statement out: a known bucket against a grant on another bucket); EXPLICITLY_DENIED when a
-  Deny matches every value;
+- NOT_GRANTED when no Allow can match ANY value of a candidate (the known part already rules
+  every statement out: a known bucket against a grant on another bucket). Candidates are alternatives
+  (an if/else, two callers of one helper), each on a path the stage may run, so one candidate that
+  cannot be granted is a gap even when another is granted; EXPLICITLY_DENIED when a Deny matches every
+  value of every candidate;
 - UNRESOLVED otherwise, naming the statements that cover some values; CONDITIONAL, as in
   `evaluate`, when a Condition would decide.
 
@@ -381,7 +383,9 @@ def decide(policy: object, action: str, candidates: Sequence[Candidate]) -> Deci
         verdict = CONDITIONAL
     elif verdicts == {EXPLICITLY_DENIED}:
         verdict = EXPLICITLY_DENIED
-    elif verdicts <= {NOT_GRANTED, EXPLICITLY_DENIED}:
+    elif verdicts & {NOT_GRANTED, EXPLICITLY_DENIED}:
+        # Each candidate is a value the call takes on some path the stage may run (branches the stage
+        # never takes were set apart by discover): a candidate no statement can grant fails on its path.
         verdict = NOT_GRANTED
     else:
         verdict = UNRESOLVED
