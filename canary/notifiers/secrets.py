@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from canary.errors import CanaryError
+from canary.redact import withheld
 
 __all__ = ["WebhookUnavailable", "webhook_url", "redact", "remember_secret", "clear_cache",
            "quiet_secret_loggers", "PARAMETER_ENV", "URL_ENV", "NOISY_LOGGERS"]
@@ -101,33 +102,6 @@ def webhook_url(env: Mapping[str, str], *, session: Any = None, region: str | No
                              f"SecureString) or {URL_ENV}")
 
 
-class _MuteWhileReading(logging.Filter):
-    """Drop botocore's DEBUG response-body lines in this thread while a secret is being fetched."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(self.local, "active", False)
-
-
-_mute = _MuteWhileReading()
-
-
-@contextmanager
-def _botocore_muted() -> Iterator[None]:
-    # botocore.parsers logs every response body at DEBUG: for GetParameter that is the decrypted URL.
-    parsers = logging.getLogger("botocore.parsers")
-    if _mute not in parsers.filters:
-        parsers.addFilter(_mute)
-    _mute.local.active = True
-    try:
-        yield
-    finally:
-        _mute.local.active = False
-
-
 # Libraries that log request or response bodies, or URLs, at DEBUG: the decrypted GetParameter answer
 # (botocore.parsers), the request (botocore.endpoint), connection URLs (urllib3).
 NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
@@ -176,7 +150,7 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
         ssm = session.client("ssm", region_name=region or session.region_name, endpoint_url=endpoint_url,
                              config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 3}))
         bound_client(ssm, deadline if deadline is not None else time.monotonic() + 10.0)
-        with _botocore_muted(), quiet_secret_loggers():
+        with withheld(), quiet_secret_loggers():
             value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:  # noqa: BLE001 - any failure means "no URL"; say which and why
         if isinstance(exc, DeadlineExceeded):
