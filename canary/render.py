@@ -94,6 +94,8 @@ def render_explain(calls: list[dict[str, Any]], console: Any | None = None) -> N
         con.print(Text.assemble((str(c["id"]), "bold"), f"  {c['action']}  →  {c['service']}.{c['operation']}"))
         con.print(Text(f"  resource: {c['resource']}"))
         con.print(Text(f"  harmless: {c['why_harmless']}"))
+        if c.get("proof"):
+            con.print(Text(f"  proof:    {c['proof']}"))
         con.print(Syntax(json.dumps(c["params"], indent=2, default=_bytes), "json", theme="ansi_dark"))
 
 

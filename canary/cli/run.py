@@ -25,8 +25,20 @@ def explain_calls(config: Any, region: str | None) -> list[dict[str, Any]]:
         c = build_call(p, target)
         out.append({"id": p.probe_id, "action": c.action, "service": c.service, "operation": c.operation,
                     "params": c.params, "resource": c.resource, "also_authorized_on": list(c.alt_resources),
-                    "harmless_errors": sorted(c.harmless_errors), "why_harmless": c.why_harmless})
+                    "harmless_errors": sorted(c.harmless_errors), "why_harmless": c.why_harmless,
+                    "proof": _proof(c)})
     return out
+
+
+def _proof(c: Any) -> str:
+    """What answer counts as ALLOWED for this call (the rule classify applies), in one sentence."""
+    refused = ", ".join(sorted(c.harmless_errors))
+    if c.must_fail:
+        return (f"ALLOWED only on {refused}; a 2xx is an ERROR (the request is built to be refused, so a success "
+                "would mean something changed)")
+    fields = ", ".join(p if v is None else f"{p}={v}" for p, v in c.expect)
+    ok = f"a 2xx carrying {fields}" if fields else "a 2xx"
+    return f"ALLOWED on {ok}" + (f" or on {refused}" if refused else "") + "; a cut or garbled answer is an ERROR"
 
 
 def _region() -> str | None:

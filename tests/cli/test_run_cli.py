@@ -82,6 +82,8 @@ def test_explain_prints_the_exact_requests_and_sends_nothing(project):
     assert update["operation"] == "update_item"
     assert update["params"]["ConditionExpression"] == "attribute_exists(#k) AND attribute_not_exists(#k)"
     assert update["resource"].startswith("arn:aws:dynamodb:eu-west-1:<account>:table/listings-")
+    # what counts as proof is shown too: a write built to be refused is never ALLOWED on a 2xx
+    assert update["proof"].startswith("ALLOWED only on ConditionalCheckFailedException; a 2xx is an ERROR")
 
 
 def test_a_bad_config_exits_two_with_one_line_and_no_traceback(project):
