@@ -207,7 +207,7 @@ def find_rewrites(funcs: "dict[int, Func]", rel_of: "dict[int, str]") -> None:
     for fn in funcs.values():
         for d in fn.node.decorator_list:
             name = decorator_name(d)
-            for deco in by_name.get(name or "", ()):
+            for deco in _resolve(fn, name, d, by_name.get(name or "", [])):
                 if deco.fid not in cache:
                     defs = [sub for sub in ast.walk(deco.node) if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef))]
                     wrapped = {d.args.args[0].arg for d in defs if d.args.args}  # `def deco(func)`
@@ -217,31 +217,119 @@ def find_rewrites(funcs: "dict[int, Func]", rel_of: "dict[int, str]") -> None:
                 fn.rewrites.extend(cache[deco.fid])
 
 
+def _resolve(fn: "Func", name: str | None, d: ast.expr, found: "list[Func]") -> "list[Func]":
+    """The decorator definitions `@name` can mean for `fn`: several projects name theirs alike.
+
+    The one in `fn`'s own module wins (a class-body or module-level def); otherwise the one from the
+    module `fn` imports it from (`from chalicelib.decorators import name`, or `@mod.name`); otherwise
+    every definition of that name (none is known to be wrong).
+    """
+    if len(found) <= 1 or name is None:
+        return found
+    module = fn.scope.module
+    own = [f for f in found if f.scope.module is module]
+    if own:
+        return own
+    wanted: set[str] = set()
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if any((a.asname or a.name) == name for a in node.names):
+                wanted.add(node.module.lstrip("."))
+    target = d.func if isinstance(d, ast.Call) else d
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+        wanted.add(target.value.id)
+    picked = [f for f in found if any(f.scope.module.name == w or f.scope.module.name.endswith("." + w)
+                                      for w in wanted)]
+    return picked or found
+
+
 class Wrappers:
     """Apply a function's rewrites to the values bound to its parameters (mixed into `Analyzer`)."""
 
     def rewritten(self, fn: "Func", name: str, values: frozenset[Value]) -> frozenset[Value]:
-        """The values `fn` sees in parameter `name` when its callers pass `values`."""
+        """The values `fn` sees in parameter `name` when its callers pass `values`.
+
+        Rewrites are applied path by path: `if P: x += "-prod"` / `else: x += "-dev"` gives `x-prod` or
+        `x-dev` (never `x-prod-dev`), and the stage decides P where it can, including an instance flag
+        the class sets once (`self.is_prod = os.environ.get("ENV") == "prod"` in `__init__`).
+        """
         index = fn.params.index(name) if name in fn.params else None
         if index is not None and fn.method_of is not None and not fn.static:
             index -= 1  # the wrapper's positions count after `self`
         rules = [r for r in fn.rewrites if r.param in (name, ANY) or (r.position is not None and r.position == index)]
         if not rules or not any(isinstance(v, StrV) for v in values):
             return values
+        # Each rule needs its guards: decided ones are kept or drop the rule; the rest are atoms
+        # (an `if` test, identity-compared; `not t` is the atom t negated) enumerated below.
+        atoms: list[ast.expr] = []
+        needs: list[tuple[Rewrite, "Scope", list[tuple[int, bool]]]] = []
+        for rule in rules:
+            scope = self.node_scope[id(rule.scope_node)]
+            req: list[tuple[int, bool]] = []
+            live = True
+            for g in rule.guards:
+                base, want = g, True
+                while isinstance(base, ast.UnaryOp) and isinstance(base.op, ast.Not):
+                    base, want = base.operand, not want
+                truth = self._guard_truth(base, scope, rule, fn)
+                if truth is None:
+                    i = next((k for k, a in enumerate(atoms) if a is base), None)
+                    if i is None:
+                        atoms.append(base)
+                        i = len(atoms) - 1
+                    req.append((i, want))
+                elif truth is not want:
+                    live = False
+                    break
+            if live:
+                needs.append((rule, scope, req))
         out: set[Value] = {v for v in values if not isinstance(v, StrV)}
+        if len(atoms) > 6:  # too many independent choices to enumerate: keep what is known, mark the rest
+            for v in values:
+                if isinstance(v, StrV):
+                    out.add(StrV.join([v, StrV((Unknown(rules[0].label),))]))
+            return frozenset(out)
         for v in values:
             if not isinstance(v, StrV):
                 continue
-            current = {v}
-            for rule in rules:
-                scope = self.node_scope[id(rule.scope_node)]
-                truths = {self.decide(g, scope, []) for g in rule.guards}
-                if False in truths:
-                    continue
-                new = {self._apply(rule, c, scope) for c in current}
-                current = new if truths <= {True} else current | new
-            out |= current
+            for bits in range(1 << len(atoms)):
+                current = v
+                for rule, scope, req in needs:
+                    if all(bool(bits >> i & 1) is want for i, want in req):
+                        current = self._apply(rule, current, scope)
+                out.add(current)
         return frozenset(out)
+
+    def _guard_truth(self, test: ast.expr, scope: "Scope", rule: Rewrite, fn: "Func") -> bool | None:
+        """Whether a wrapper's guard holds in this stage; None when neither the source nor the stage tells."""
+        truth = self.decide(test, scope, [])
+        if truth is not None or fn.method_of is None:
+            return truth
+        # `self.flag` in a method wrapper: the flag the class sets, when every assignment agrees.
+        wrapper = rule.scope_node
+        first = wrapper.args.args[0].arg if isinstance(wrapper, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+            and wrapper.args.args else None
+        if not (isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name) and test.value.id == first):
+            return None
+        klass = self.classes.get(fn.method_of)
+        if klass is None:
+            return None
+        truths: set[bool | None] = set()
+        for method in klass.node.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
+                continue
+            me = method.args.args[0].arg
+            for node in ast.walk(method):
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for t in targets:
+                        if (isinstance(t, ast.Attribute) and t.attr == test.attr and isinstance(t.value, ast.Name)
+                                and t.value.id == me):
+                            if method.name != "__init__" or not isinstance(node, ast.Assign) or node.value is None:
+                                return None  # changed after construction: not a constant
+                            m_scope = self.node_scope.get(id(method))
+                            truths.add(self.decide(node.value, m_scope, []) if m_scope is not None else None)
+        return truths.pop() if len(truths) == 1 else None
 
     def _apply(self, rule: Rewrite, v: StrV, scope: "Scope") -> StrV:
         hole = StrV((Unknown(rule.label),))
@@ -265,6 +353,7 @@ class Wrappers:
 
     if TYPE_CHECKING:
         node_scope: dict[int, Scope]
+        classes: dict[int, Any]
 
         def decide(self, test: ast.expr, scope: "Scope", evidence: list[str]) -> bool | None: ...
 

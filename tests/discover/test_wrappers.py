@@ -198,3 +198,46 @@ def test_a_wrapper_that_passes_an_f_string_of_its_parameter_is_followed(tmp_path
     assert found["DeleteItem"]["TableName"] == {"listings-${STAGE}"}
     assert found["PutItem"]["TableName"] == {"orders_${STAGE}"}
     assert "events" not in found["Scan"]["TableName"]  # changed in a way not followed: never the literal
+
+
+def test_an_if_else_rewrite_gives_one_suffix_per_path_and_the_stage_decides_an_instance_flag(tmp_path: Path) -> None:
+    # The postmortem's own shape: the flag is set once in __init__ from the stage's environment.
+    root = write(tmp_path, {"chalicelib/__init__.py": "", "chalicelib/db.py": """
+        import os
+        import boto3
+
+        class DB:
+            def __init__(self):
+                self.is_prod = os.environ.get("ENV") == "prod"
+                self.resource = boto3.resource("dynamodb")
+
+            def add_env_suffix(func):
+                def wrapper(self, table_name, *args, **kwargs):
+                    if self.is_prod:
+                        table_name += "-prod"
+                    else:
+                        table_name += "-dev"
+                    return func(self, table_name, *args, **kwargs)
+                return wrapper
+
+            @add_env_suffix
+            def get_item(self, table_name, key):
+                return self.resource.Table(table_name).get_item(Key=key)
+
+        db = DB()
+        """, "chalicelib/other.py": """
+        def add_env_suffix(func):
+            def wrapper(self, table_name, *args, **kwargs):
+                table_name += "-elsewhere"
+                return func(self, table_name, *args, **kwargs)
+            return wrapper
+        """, "app.py": """
+        from chalicelib.db import db
+
+        def handler():
+            return db.get_item(table_name="zap-listings", key={})
+        """})
+    # no stage: the two paths, never their concatenation, never the bare literal, never the other module's
+    assert by_operation(root)["GetItem"]["TableName"] == {"zap-listings-dev", "zap-listings-prod"}
+    assert by_operation(root, {"ENV": "dev"})["GetItem"]["TableName"] == {"zap-listings-dev"}
+    assert by_operation(root, {"ENV": "prod"})["GetItem"]["TableName"] == {"zap-listings-prod"}
