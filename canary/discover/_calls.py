@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from canary.discover import _models as models
-from canary.discover._tables import ARN_TEMPLATES, INJECTED, TRANSACT_WRITE
-from canary.discover._values import BatchWriterV, ClientV, CollectionV, MethodV, PaginatorV, ResourceV, StrV, Value
+from canary.discover._tables import ARN_TEMPLATES, CONTEXT_PARAMS, INJECTED, NESTED_PARAMS, TRANSACT_WRITE
+from canary.discover._values import (BatchWriterV, ClientV, CollectionV, DictV, MethodV, PaginatorV, ResourceV, StrV,
+                                     Value)
 
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
@@ -223,7 +224,7 @@ class Calls:
                                  injected[1])
             return EMPTY
         if kind[0] == "has":
-            return self._subresource(res, kind[1], args, kwargs)
+            return self._subresource(res, kind[1], args, kwargs, scope)
         if kind[0] == "action":
             spec = kind[1]
             self._record_request(node, scope, res, spec.get("request", {}), kwargs, label)
@@ -233,7 +234,7 @@ class Calls:
         return EMPTY
 
     def _subresource(self, parent: ResourceV, spec: dict[str, Any], args: list[Vals],
-                     kwargs: dict[str, Vals]) -> Vals:
+                     kwargs: dict[str, Vals], scope: "Scope | None" = None) -> Vals:
         res = spec.get("resource", {})
         if not res.get("type"):
             return EMPTY
@@ -244,7 +245,7 @@ class Calls:
             vals = next(arg_iter, None)
             if vals is None:
                 vals = kwargs.get(xform(ident["target"]), EMPTY)
-            if not vals and not self.lenient:
+            if not vals and not self.admit_empty(scope):
                 return self._defer()
             strs: list[StrV | None] = [v for v in vals if isinstance(v, StrV)]
             # at most MAX_VALUES resources in all, the markers included
@@ -305,6 +306,7 @@ class Calls:
                     if isinstance(kn, ast.Constant) and isinstance(kn.value, str):
                         by_name.setdefault(kn.value, vn)
                         kwargs = {**kwargs, kn.value: self.eval(vn, scope)}
+        self._context_params(params, by_name, kwargs)  # ACL=, Tags=, ...: see _tables.DEPENDENT_ACTIONS
         for name in _RESOURCE_PARAMS:
             if name in params or name not in by_name:
                 continue
@@ -328,6 +330,30 @@ class Calls:
         self.calls.setdefault(key, call)
         if self.frames:
             self.frames[-1].calls[key] = call
+
+    def _context_params(self, params: dict[str, list[StrV]], by_name: dict[str, ast.expr],
+                        kwargs: dict[str, Vals]) -> None:
+        """Record the parameters that make a call need another action (`_tables.CONTEXT_PARAMS`: ACL=, Tags=).
+
+        Their values are kept as alternatives, like a resource's; the entries of a dict passed as
+        ExtraArgs are the operation's own parameters (`_tables.NESTED_PARAMS`). Whether they are
+        passed is what matters, so nothing waits for a later pass.
+        """
+        kwargs = dict(kwargs)
+        for outer, prefix in NESTED_PARAMS.items():
+            for d in kwargs.get(outer, EMPTY):
+                if isinstance(d, DictV) and outer in by_name:
+                    for k, v in d.entries:
+                        by_name.setdefault(prefix + k, by_name[outer])
+                        kwargs[prefix + k] = kwargs.get(prefix + k, EMPTY) | {v}
+        for name in sorted(CONTEXT_PARAMS):
+            if name in params or name not in by_name:
+                continue
+            vals = kwargs.get(name, EMPTY)
+            strs = sorted((v for v in vals if isinstance(v, StrV)), key=repr)
+            if not strs and name in NESTED_PARAMS and any(isinstance(v, DictV) for v in vals):
+                continue  # a dict: its entries are recorded instead
+            params[name] = strs or [StrV.unknown(self.source(by_name[name]))]
 
     @staticmethod
     def _transact_actions(node: ast.expr | None) -> tuple[str, ...]:

@@ -58,7 +58,7 @@ class Eval:
     def eval(self, node: ast.expr, scope: Scope) -> Vals:
         kind = type(node)
         if kind is ast.Name:
-            return self.lookup(scope, node.id)  # type: ignore[attr-defined]
+            return self.lookup(scope, node.id, node)  # type: ignore[attr-defined]
         if kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
             if value is None or isinstance(value, bool):
@@ -85,7 +85,7 @@ class Eval:
             if isinstance(node.op, ast.Add):
                 ls = [v for v in left if isinstance(v, StrV)]
                 rs = [v for v in right if isinstance(v, StrV)]
-                if (ls or rs) and not self.lenient and not (left and right):
+                if (ls or rs) and not self.admit_empty(scope) and not (left and right):
                     return self._defer()  # one side not known yet: wait for the next pass
                 if ls or rs:
                     ls = ls or [StrV.unknown(self.source(node.left))]
@@ -182,7 +182,7 @@ class Eval:
                 pieces.append([StrV.lit(v.value)])
             elif isinstance(v, ast.FormattedValue):
                 vals = self.eval(v.value, scope)
-                if not vals and not self.lenient:
+                if not vals and not self.admit_empty(scope):
                     return self._defer()  # not known yet: wait for the next pass
                 strs = [x for x in vals if isinstance(x, StrV)]
                 if strs and v.format_spec is None and v.conversion in (-1, 115):

@@ -28,7 +28,7 @@ DEAD = "\x00not-in-stage"
 class Memo:
     """What one walk of a function body read (fact -> its size then) and the calls it recorded."""
 
-    lenient: bool
+    lenient: int
     deferred: bool = False  # a strict walk left something for the lenient passes
     reads: dict[Any, int] = field(default_factory=dict)
     calls: dict[tuple[Any, ...], RawCall] = field(default_factory=dict)
@@ -126,7 +126,7 @@ class Facts:
         classes: dict[int, Klass]
         calls: dict[tuple[Any, ...], RawCall]
         dead: str | None
-        lenient: bool
+        lenient: int
         changed: bool
 
         def block(self, body: Iterable[ast.stmt], scope: Scope) -> None: ...

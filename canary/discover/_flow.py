@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from canary.discover._calls import DEFAULT, EMPTY, RawCall, Vals, resource_index, xform
 from canary.discover._facts import Memo
 from canary.discover._inline import simple_body
+from canary.discover._reach import Reach, reaching
 from canary.discover._stage import written_env
 from canary.discover._parse import (
     Func,
@@ -59,8 +60,10 @@ class Flow:
         self.funcs: dict[int, Func] = {}
         self.classes: dict[int, Klass] = {}
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
+        self.reach: dict[int, Reach] = {}  # fid -> the bindings that reach each use of a rebound local
+        self._aug: dict[int, ast.BinOp] = {}  # id(`x += y`) -> `x + y`, evaluated as the new x
         self.changed = False
-        self.lenient = False
+        self.lenient = 0
         self.passes = 0
         self.order = dependency_order(modules)
         self.calls: dict[tuple[Any, ...], RawCall] = {}
@@ -99,6 +102,9 @@ class Flow:
                                classmethod=method_of is not None and "classmethod" in decos,
                                simple=simple_body(node))
         self.node_scope[id(node)] = scope
+        reach = reaching(node, pos + kw + [a.arg for a in (node.args.vararg, node.args.kwarg) if a])
+        if reach.tracked:
+            self.reach[fid] = reach
         if method_of is not None:
             self._add((id(scope), pos[0]), {ClassV(method_of) if "classmethod" in decos else InstV(method_of)})
         self._prepare(defs, scope, module)
@@ -117,7 +123,7 @@ class Flow:
     def _module_scope(self, scope: Scope) -> Scope:
         return scope.module.scope
 
-    def lookup(self, scope: Scope, name: str) -> Vals:
+    def lookup(self, scope: Scope, name: str, node: ast.Name | None = None) -> Vals:
         if self.inline_stack:
             found = self.inline_lookup(scope, name)
             if found is not None:
@@ -131,12 +137,24 @@ class Flow:
             if s.kind == "function" and name in s.globals:
                 s = self._module_scope(s)
                 continue
+            if s.kind == "function" and s.fid in self.reach and name in self.reach[s.fid].tracked:
+                return self._reaching(s, name, node if s is scope else None)
             if s.kind == "module" or name in s.locals:
                 return frozenset(self._get((id(s), name)))
             s = s.parent
         return EMPTY
 
-    def bind(self, scope: Scope, name: str, values: Iterable[Value]) -> None:
+    def _reaching(self, scope: Scope, name: str, node: ast.Name | None) -> Vals:
+        """A rebound local: the values of the bindings that reach this use (all of them when not known)."""
+        reach = self.reach[scope.fid]  # type: ignore[index]
+        found = reach.uses.get(id(node)) if node is not None else None
+        bindings = sorted(found) if found is not None else reach.keys.get(name, [])
+        out: set[Value] = set()
+        for b in bindings:
+            out.update(self._get((id(scope), reach.key(name, b))))
+        return frozenset(out)
+
+    def bind(self, scope: Scope, name: str, values: Iterable[Value], node: ast.Name | None = None) -> None:
         target = scope
         if scope.kind == "function" and name in scope.globals:
             target = self._module_scope(scope)
@@ -145,6 +163,11 @@ class Flow:
             while s is not None and s.kind == "function" and name not in s.locals:
                 s = s.parent
             target = s or self._module_scope(scope)
+        elif scope.kind == "function" and node is not None and scope.fid in self.reach:
+            key = self.reach[scope.fid].defs.get(id(node))  # type: ignore[index]
+            if key is not None:
+                self._add((id(scope), key), values)
+                return
         self._add((id(target), name), values)
 
     # -- the passes -----------------------------------------------------------------------------
@@ -153,7 +176,10 @@ class Flow:
         # Strict passes first: a resource whose name is still unknown (a parameter no call has reached
         # yet) is not created, so it cannot linger as an unresolved twin of the real one. Then lenient
         # passes admit names that stay unknown for good (e.g. a route handler's argument).
-        for lenient in (False, True):
+        # The lenient passes come in two steps: first only in functions no call reaches (a route
+        # handler's argument is unknown for good), then anywhere (a caller's value never came). A
+        # helper's parameter is thus not read as unknown while its callers' values are still on the way.
+        for lenient in (0, 1, 2):
             self.lenient = lenient
             for _ in range(MAX_PASSES):
                 self.changed = False
@@ -241,7 +267,15 @@ class Flow:
             if node.value is not None:
                 self.assign(node.target, self.eval(node.value, scope), node.value, scope)
         elif isinstance(node, ast.AugAssign):
-            self.eval(node.value, scope)
+            t = node.target
+            fid = scope.fid if scope.kind == "function" else None
+            if isinstance(t, ast.Name) and fid in self.reach and id(t) in self.reach[fid].defs:  # type: ignore[operator]
+                both = self._aug.get(id(node))
+                if both is None:
+                    both = self._aug[id(node)] = ast.BinOp(left=t, op=node.op, right=node.value)
+                self.bind(scope, t.id, self.eval(both, scope), t)
+            else:
+                self.eval(node.value, scope)
         elif isinstance(node, ast.Return):
             if node.value is not None:
                 values = self.eval(node.value, scope)
@@ -287,6 +321,13 @@ class Flow:
         strs = sorted((v for v in self.eval(node, scope) if isinstance(v, StrV)), key=repr)
         self._add((id(fn.scope), fn.params[0]), {EventV(kind, ((attr, s),)) for s in strs})
 
+    def admit_empty(self, scope: Scope | None) -> bool:
+        """Whether an expression with no value yet stands for an unknown one (else: wait for a pass)."""
+        if self.lenient != 1 or scope is None:
+            return bool(self.lenient)
+        fid = self._enclosing_fid(scope)
+        return fid is None or fid not in self.called
+
     def _enclosing_fid(self, scope: Scope) -> int | None:
         s: Scope | None = scope
         while s is not None and s.kind != "function":
@@ -295,7 +336,7 @@ class Flow:
 
     def assign(self, target: ast.expr, values: Vals, value_node: ast.expr | None, scope: Scope) -> None:
         if isinstance(target, ast.Name):
-            self.bind(scope, target.id, values)
+            self.bind(scope, target.id, values, target)
         elif isinstance(target, ast.Attribute):
             for base in self.eval(target.value, scope):
                 if isinstance(base, InstV):

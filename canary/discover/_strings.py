@@ -171,7 +171,7 @@ class Strings:
         if template is None:
             return frozenset({StrV.unknown(source)})
         if f.name == "format":
-            if not self.lenient and any(not a for a in args):
+            if not self.admit_empty(scope) and any(not a for a in args):
                 return self._defer()
             made = format_(template, [self._only_strs(a) for a in args],
                                    {k: self._only_strs(v) for k, v in kwargs.items()}, source)
@@ -190,8 +190,9 @@ class Strings:
         env: Mapping[str, str]
         staged: bool
         env_written: set[str] | None
-        lenient: bool
+        lenient: int
 
         def eval(self, node: ast.expr, scope: "Scope") -> Vals: ...
         def source(self, node: ast.AST) -> str: ...
         def _defer(self) -> Vals: ...
+        def admit_empty(self, scope: "Scope | None") -> bool: ...

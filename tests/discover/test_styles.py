@@ -41,6 +41,7 @@ EXPECTED: dict[str, set[str]] = {
     "check_postmortem_opaque": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                                 "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"},
     "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject", "ses:SendEmail"},
+    "flow_media": {"s3:PutObject"},
 }
 
 
