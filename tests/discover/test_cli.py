@@ -45,7 +45,7 @@ def test_json_lists_findings_files_and_probed_split() -> None:
                    "unresolved": [], "file": "chalicelib/repo.py", "line": 17, "service": "dynamodb",
                    "operation": "Query", "via": "Table.query",
                    "candidates": ["arn:aws:dynamodb:*:*:table/orders-dev"], "not_in_stage": None, "note": None,
-                   "own_credentials": None}
+                   "own_credentials": None, "because": None, "advisory": None}
 
 
 def test_region_and_account_fill_the_arns() -> None:

@@ -18,7 +18,7 @@ CASES = [
     ("s3", "list_objects_v2", ("s3:ListBucket",)),                  # list operations authorize as ListBucket
     ("s3", "head_object", ("s3:GetObject",)),
     ("s3", "delete_objects", ("s3:DeleteObject",)),
-    ("s3", "copy_object", ("s3:GetObject", "s3:PutObject")),
+    ("s3", "copy_object", ("s3:PutObject",)),  # and s3:GetObject on the SOURCE object: test_dependent.py
     ("lambda", "invoke", ("lambda:InvokeFunction",)),
     ("sqs", "send_message_batch", ("sqs:SendMessage",)),
     ("stepfunctions", "start_execution", ("states:StartExecution",)),  # signs as states

@@ -42,6 +42,9 @@ EXPECTED: dict[str, set[str]] = {
                                 "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"},
     "check_mixed": {"secretsmanager:GetSecretValue", "s3:PutObject", "s3:GetObject", "ses:SendEmail"},
     "flow_media": {"s3:PutObject"},
+    "map_extras": {"s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:GetObject", "iam:CreateUser",
+                   "iam:TagUser", "translate:TranslateText", "comprehend:DetectDominantLanguage",
+                   "polly:StartSpeechSynthesisTask", "ses:SendEmail"},
 }
 
 

@@ -1,0 +1,115 @@
+"""Actions a call's PARAMETERS add (ACL= needs s3:PutObjectAcl, Tags= iam:TagUser, Translate's "auto" source
+language comprehend:DetectDominantLanguage, Polly's output bucket s3:PutObject), and keys that are None in
+the stage (boto3 then signs with the role). Sample app: apps/map_extras, a clinic portal in the style of
+the real apps these patterns came from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from canary.cli import cli
+from canary.discover import discover
+from canary.discover._check import check, stage_policy_document
+
+APP = Path(__file__).parent / "apps" / "map_extras"
+
+
+def rows(stage: str = "dev", app: Path = APP) -> dict[tuple[str, str], Any]:
+    found = discover(app, stage)
+    policy, source = stage_policy_document(app, stage)
+    result = check(found, policy, source)
+    out: dict[tuple[str, str], Any] = {}
+    for kind in ("gaps", "unresolved", "warnings", "granted"):
+        for r in getattr(result, kind):
+            out[(r.finding.action, r.finding.location)] = (kind, r)
+    return out
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["discover", *args])
+    return result.exit_code, result.output
+
+
+def test_parameters_that_need_another_action_are_gaps_where_the_policy_lacks_it() -> None:
+    got = rows()
+    gaps = {k: r for k, (kind, r) in got.items() if kind == "gaps"}
+    assert set(gaps) == {
+        ("s3:PutObjectAcl", "chalicelib/media.py:11"),            # upload_file(ExtraArgs={'ACL': ...})
+        ("s3:PutObjectTagging", "chalicelib/media.py:15"),        # Bucket.put_object(Tagging=...)
+        ("iam:TagUser", "chalicelib/people.py:7"),                # create_user(Tags=[...])
+        ("s3:PutObject", "chalicelib/speech.py:9"),               # Polly writes to its output bucket as the caller
+        ("comprehend:DetectDominantLanguage", "chalicelib/translation.py:8"),  # the source language may be "auto"
+    }
+    assert gaps[("s3:PutObjectAcl", "chalicelib/media.py:11")].resource == "arn:aws:s3:::clinic-media-dev/profiles/?.png"
+    assert "ACL=" in gaps[("s3:PutObjectAcl", "chalicelib/media.py:11")].reason
+    assert gaps[("s3:PutObject", "chalicelib/speech.py:9")].resource == "arn:aws:s3:::clinic-speech/speech/?"
+    assert "may be 'auto'" in gaps[("comprehend:DetectDominantLanguage", "chalicelib/translation.py:8")].reason
+
+
+def test_no_extra_action_without_the_parameter_that_needs_it() -> None:
+    got = rows()
+    # translate_text with SourceLanguageCode='fr' (line 13) never asks Comprehend
+    assert ("comprehend:DetectDominantLanguage", "chalicelib/translation.py:13") not in got
+    assert got[("translate:TranslateText", "chalicelib/translation.py:13")][0] == "granted"
+    # copy_object without ACL/Tagging: no PutObjectAcl; it reads the SOURCE object (GetObject there, granted)
+    assert ("s3:PutObjectAcl", "chalicelib/media.py:20") not in got
+    kind, row = got[("s3:GetObject", "chalicelib/media.py:20")]
+    assert (kind, row.resource) == ("granted", "arn:aws:s3:::clinic-media-dev/badges/?")
+    assert got[("s3:PutObject", "chalicelib/media.py:20")][1].resource == "arn:aws:s3:::clinic-archive/badges/?"
+
+
+def test_polly_without_lexicons_is_checked_on_star() -> None:
+    kind, row = rows()[("polly:StartSpeechSynthesisTask", "chalicelib/speech.py:9")]
+    assert (kind, row.resource) == ("granted", "*")
+
+
+def test_abort_multipart_upload_is_a_warning_never_a_gap() -> None:
+    kind, row = rows()[("s3:AbortMultipartUpload", "chalicelib/media.py:11")]
+    assert kind == "warnings" and row.verdict == "NOT_GRANTED" and "only a warning" in row.reason
+
+
+def test_pasting_the_statements_to_add_closes_every_gap(tmp_path: Path) -> None:
+    app = tmp_path / "map_extras"
+    shutil.copytree(APP, app)
+    code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    stmts = data["check"]["statements_to_add"]
+    assert {"Effect": "Allow", "Action": "comprehend:DetectDominantLanguage", "Resource": "*"} in stmts
+    assert all("*/*" not in json.dumps(s["Resource"]) for s in stmts)
+    # TagUser's user name comes from the request: no statement is guessed, it is listed to fill in
+    assert not any("iam:" in json.dumps(s) for s in stmts)
+    found = discover(app, "dev")
+    result = check(found, *stage_policy_document(app, "dev"))
+    assert [r.finding.action for r in result.to_fill()] == ["iam:TagUser"]
+    policy_path = app / ".chalice" / "policy-dev.json"
+    pol = json.loads(policy_path.read_text())
+    pol["Statement"] += stmts + [{"Effect": "Allow", "Action": "iam:TagUser", "Resource": "arn:aws:iam::*:user/*"}]
+    policy_path.write_text(json.dumps(pol))
+    code, out = run(str(app), "--check", "--stage", "dev")
+    assert code == 0, out
+
+
+def test_keys_from_variables_the_stage_does_not_set_leave_the_call_under_the_role() -> None:
+    # dev sets no MAIL_KEY_ID: os.getenv gives None, boto3 signs with the role -> checked (granted here)
+    assert rows("dev")[("ses:SendEmail", "chalicelib/mailer.py:9")][0] == "granted"
+    # prod sets them: a different account signs; the stage's role is not judged on it
+    found = discover(APP, "prod")
+    mail = [f for f in found.findings if f.file == "chalicelib/mailer.py"]
+    assert mail and all(f.own_credentials for f in mail)
+
+
+def test_keys_unset_in_the_stage_and_a_policy_without_ses_is_a_gap(tmp_path: Path) -> None:
+    app = tmp_path / "map_extras"
+    shutil.copytree(APP, app)
+    policy_path = app / ".chalice" / "policy-dev.json"
+    pol = json.loads(policy_path.read_text())
+    pol["Statement"] = [s for s in pol["Statement"] if "ses:SendEmail" not in json.dumps(s)]
+    policy_path.write_text(json.dumps(pol))
+    kind, row = rows("dev", app)[("ses:SendEmail", "chalicelib/mailer.py:9")]
+    assert (kind, row.verdict) == ("gaps", "NOT_GRANTED")
