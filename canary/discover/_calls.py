@@ -28,6 +28,7 @@ Vals = frozenset[Value]
 EMPTY: Vals = frozenset()
 MAX_VALUES = 12
 DEFAULT = "\x00default"  # suffix of the fact holding a parameter's default value
+OPAQUE = "\x00opaque"  # suffix of the fact saying some call passes a parameter a value not followed (request data)
 _RESOURCE_PARAMS = frozenset(p for temps in ARN_TEMPLATES.values() for names, _ in temps for p in names)
 _COLLECTION_METHODS = frozenset({"all", "filter", "limit", "page_size", "pages"})
 

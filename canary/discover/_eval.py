@@ -45,7 +45,7 @@ from canary.discover._values import (
 )
 from canary.discover import _models as models
 from canary.discover import _strings as strings
-from canary.discover._calls import DEFAULT, EMPTY, Vals, capped, resource_index
+from canary.discover._calls import DEFAULT, EMPTY, OPAQUE, Vals, capped, resource_index
 from canary.discover._parse import Func, Klass, Scope
 
 __all__ = ["Eval"]
@@ -366,6 +366,13 @@ class Eval:
             return self._boto_method(f, args, kwargs, node, scope)
         return EMPTY
 
+    def _opaque(self, fn: Func, name: str) -> None:
+        """A call passes `name` a value not followed: a guard on it decides nothing (`_stage.opaque_param`)."""
+        if self.lenient:
+            self._add((id(fn.scope), name + OPAQUE), {StrV.unknown(name)})
+        else:
+            self._defer()  # it may still get a value: look again in the lenient passes
+
     def _call_func(self, fn: Func, self_value: InstV | ClassV | None, args: list[Vals], kwargs: dict[str, Vals],
                    node: ast.Call | None = None) -> Vals:
         self.called.add(fn.fid)
@@ -383,15 +390,23 @@ class Eval:
         for name, vals in zip(params, args):
             overlay[name] = self.rewritten(fn, name, vals) if fn.rewrites else vals
             self._add((id(fn.scope), name), overlay[name])
+            if not vals:
+                self._opaque(fn, name)
         allowed = set(params) | set(fn.kwonly)
         for name, vals in kwargs.items():
             if name in allowed:
                 overlay[name] = self.rewritten(fn, name, vals) if fn.rewrites else vals
                 self._add((id(fn.scope), name), overlay[name])
+                if not vals:
+                    self._opaque(fn, name)
         # a default reaches the body only from a call that leaves its parameter out
         splat = node is None or any(isinstance(a, ast.Starred) for a in node.args) or any(
             k.arg is None for k in node.keywords)
         given = set(params[:len(args)]) | set(kwargs)
+        if splat and node is not None:  # `f(*args, **kw)`: any parameter may get anything
+            for name in list(params[len(args):]) + list(fn.kwonly):
+                if name not in kwargs:
+                    self._opaque(fn, name)
         for name in fn.defaults:
             if splat or name not in given:
                 default = frozenset(self._get((id(fn.scope), name + DEFAULT)))

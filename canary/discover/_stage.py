@@ -161,6 +161,8 @@ class Stage:
             return [node.value] if isinstance(node.value, (str, bool, type(None))) else None
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):  # `MODE in ("BETA", "PROD")`
             return None
+        if isinstance(node, ast.Name) and self.opaque_param(scope, node.id):
+            return None  # `caption=None` and a caller passes request data: both branches run
         values = self.eval(node, scope)
         if not values:
             return None
@@ -178,6 +180,21 @@ class Stage:
         evidence.extend(e for e in ev if e not in evidence)
         return out
 
+    def opaque_param(self, scope: "Scope", name: str) -> bool:
+        """Whether `name` is a parameter of the function `scope` is, and some call passes it a value not followed.
+
+        A parameter with a default is a constant only when every call passes a known value (a left-out
+        argument is the default); one call with request data (`json_body['caption']`) decides nothing.
+        """
+        fn = self.funcs.get(scope.fid) if scope.kind == "function" else None  # type: ignore[arg-type]
+        if fn is None or (name not in fn.params and name not in fn.kwonly):
+            return False
+        if fn.fid not in self.called:
+            return True  # called by the framework (a route's URL parameters) or by nobody: not a constant
+        from canary.discover._calls import OPAQUE
+
+        return bool(self._get((id(scope), name + OPAQUE)))
+
     def guard_reason(self, test: ast.expr, taken: bool, evidence: list[str], how: str = "guarded by") -> str:
         """One sentence: why the branch the stage never takes is not taken."""
         shown = ast.unparse(test)
@@ -188,6 +205,9 @@ class Stage:
 
     if TYPE_CHECKING:
         def eval(self, node: ast.expr, scope: "Scope") -> frozenset[Value]: ...
+        def _get(self, key: tuple[int, str]) -> Any: ...
+        funcs: dict[int, Any]
+        called: set[int]
 
 
 def lambda_env(project_dir: "str | os.PathLike[str]", stage: str) -> dict[str, str]:

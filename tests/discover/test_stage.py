@@ -128,3 +128,50 @@ def test_a_variable_the_code_sets_itself_is_not_decided_from_the_config(tmp_path
     marks = not_in_stage(root, {"MODE": "PROD"})
     assert marks["PutObject"] is None  # FEATURE is set by the code, whatever the config says
     assert marks["SendMessage"] is not None
+
+
+PHOTOS = {"app.py": """
+    import boto3
+    from chalice import Chalice
+
+    app = Chalice(app_name="photos")
+    table = boto3.resource("dynamodb").Table("photos")
+
+
+    def save(owner, caption=None):
+        if caption:
+            table.update_item(Key={"owner": owner}, UpdateExpression="SET caption = :c",
+                              ExpressionAttributeValues={":c": caption})
+        return table.get_item(Key={"owner": owner}).get("Item")
+
+
+    def archive(owner, hard=False):
+        if hard:
+            table.delete_item(Key={"owner": owner})
+        return save(owner)
+
+
+    @app.route("/photos/{owner}", methods=["GET"])
+    def read(owner):
+        return archive(owner)
+
+
+    @app.route("/photos/{owner}", methods=["PUT"])
+    def write(owner):
+        return save(owner, app.current_request.json_body["caption"])
+
+
+    @app.route("/photos", methods=["GET"])
+    def listing(limit=None):
+        if limit:
+            return table.query(KeyConditionExpression="owner = :o", Limit=int(limit))
+        return table.scan()
+    """}
+
+
+def test_a_default_guard_is_decided_only_when_every_call_passes_a_known_value(tmp_path: Path) -> None:
+    marks = not_in_stage(write(tmp_path, PHOTOS), {"STAGE": "dev"})
+    assert marks["UpdateItem"] is None      # one caller passes request data: both branches run
+    assert marks["DeleteItem"] is not None  # every caller leaves `hard` out: False, whatever the request
+    assert "hard" in (marks["DeleteItem"] or "")
+    assert marks["Query"] is None           # the framework calls the route: its parameters are not constants
