@@ -67,9 +67,10 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
             say("An explicit Deny cannot be overridden by an Allow: remove or narrow the Deny.")
     fill = result.to_fill()
     if fill:
-        say("To fill in (the source tells only part of these resources; no statement is guessed for them):")
+        say("To fill in (the source tells only part of these resources, or names a placeholder; no statement is "
+            "guessed for them):")
         for r in fill:
-            say(f"  {r.finding.action} at {r.finding.location}: {r.resource} — ? = {', '.join(r.to_fill)}")
+            say(f"  {r.finding.action} at {r.finding.location}: {r.resource} — fill in: {'; '.join(r.to_fill)}")
     if result.unresolved:
         say(f"UNRESOLVED ({'fails with --strict' if not strict else 'fails: --strict'}): the policy grants "
             "some but not all values these calls may touch:", "bold yellow")

@@ -15,6 +15,7 @@ procedure `check-policy` uses, on all the resources the call may touch:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,33 @@ class CheckResult:
                 "statements_to_add": self.statements()}
 
 
+# AWS's naming rules, for telling a real name from a placeholder left in config ("YOUR BUCKET NAME HERE")
+_NAME_RULES: tuple[tuple[Any, str, str], ...] = (
+    (re.compile(r"^arn:[^:]+:s3:::([^/]*)"), r"(?=.{3,63}$)[a-z0-9][a-z0-9.-]*[a-z0-9]", "S3 bucket name"),
+    (re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]*)"), r"[A-Za-z0-9_.-]{3,255}", "DynamoDB table name"),
+    (re.compile(r"^arn:[^:]+:sqs:[^:]*:[^:]*:(.*)$"), r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?", "SQS queue name"),
+    (re.compile(r"^arn:[^:]+:sns:[^:]*:[^:]*:(.*)$"), r"[A-Za-z0-9_-]{1,256}(?:\.fifo)?", "SNS topic name"),
+    (re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]*)"), r"[A-Za-z0-9_-]{1,64}", "Lambda function name"),
+)
+
+
+def invalid_name(resource: str) -> str | None:
+    """Why a resource in a statement to add cannot be the real one (a placeholder, an invalid name); else None."""
+    from canary._validators import placeholder
+
+    found = placeholder(resource)
+    if found is not None:
+        return f"{found!r} in {resource} is a placeholder"
+    for arn, rule, what in _NAME_RULES:
+        m = arn.match(resource)
+        if m and "*" not in m.group(1) and "?" not in m.group(1) and not re.fullmatch(rule, m.group(1)):
+            return f"{m.group(1)!r} is not a valid {what} (a placeholder in the code or config?)"
+    return None
+
+
 def _policy_resources_of(row: Row) -> list[str] | None:
-    """The Resource entries for a statement granting the row's candidates; None if any has an open hole."""
+    """The Resource entries for a statement granting the row's candidates; None if any has an open hole
+    or a name that cannot be real (a placeholder: see `invalid_name`)."""
     from canary.policy.pattern import AnyOf, policy_text
 
     out: list[str] = []
@@ -135,7 +161,7 @@ def _policy_resources_of(row: Row) -> list[str] | None:
             continue  # already granted: the statement adds only what is missing
         for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
             text = policy_text(p) or _object_prefix(p)
-            if text is None:
+            if text is None or invalid_name(text) is not None:
                 return None
             if text not in out:
                 out.append(text)
@@ -307,7 +333,7 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
         reason = d.reason if f.because is None else f"{d.reason} (needed because {f.because})"
         if f.advisory is not None and d.verdict != "GRANTED":
             reason = f"{reason}; only a warning: {f.advisory}"
-        row = Row(f, d.verdict, d.statement, reason, d.covering, d.candidates, _holes(cands))
+        row = Row(f, d.verdict, d.statement, reason, d.covering, d.candidates, _holes(cands) + _invalid(cands))
         if f.advisory is not None and d.verdict != "GRANTED":
             result.warnings.append(row)  # needed only in a rare case: never a gap
             continue
@@ -344,6 +370,19 @@ def _granted_whatever_the_action(compiled: Any, f: Finding) -> bool:
 
     probe = f"{iam_prefix(f.service)}:{f.operation}"
     return decide(compiled, probe, ((Hole("any resource"),),)).verdict == "GRANTED"
+
+
+def _invalid(cands: tuple[Any, ...]) -> tuple[str, ...]:
+    """What in the candidates cannot be a real name (see `invalid_name`), to fill in instead of granting."""
+    from canary.policy.pattern import AnyOf, render
+
+    out: list[str] = []
+    for c in cands:
+        for p in (c.patterns if isinstance(c, AnyOf) else (c,)):
+            why = invalid_name(render(p, "?"))
+            if why is not None and why not in out:
+                out.append(why)
+    return tuple(out)
 
 
 def _holes(cands: tuple[Any, ...]) -> tuple[str, ...]:

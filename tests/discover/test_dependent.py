@@ -113,3 +113,32 @@ def test_keys_unset_in_the_stage_and_a_policy_without_ses_is_a_gap(tmp_path: Pat
     policy_path.write_text(json.dumps(pol))
     kind, row = rows("dev", app)[("ses:SendEmail", "chalicelib/mailer.py:9")]
     assert (kind, row.verdict) == ("gaps", "NOT_GRANTED")
+
+
+def test_a_placeholder_bucket_from_config_is_to_fill_in_never_a_statement(tmp_path: Path) -> None:
+    app = tmp_path / "map_extras"
+    shutil.copytree(APP, app)
+    cfg_path = app / ".chalice" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["stages"]["dev"]["environment_variables"]["MEDIA_BUCKET"] = "YOUR BUCKET NAME HERE"
+    cfg_path.write_text(json.dumps(cfg))
+    found = discover(app, "dev")
+    result = check(found, *stage_policy_document(app, "dev"))
+    badge = [r for r in result.gaps if r.finding.location == "chalicelib/media.py:15"]
+    assert {r.finding.action for r in badge} == {"s3:PutObject", "s3:PutObjectTagging"}  # the verdict stands
+    assert "YOUR BUCKET" not in json.dumps(result.statements())
+    fill = {(r.finding.action, r.finding.location): r.to_fill for r in result.to_fill()}
+    assert any("not a valid S3 bucket name" in t for t in fill[("s3:PutObject", "chalicelib/media.py:15")])
+    code, out = run(str(app), "--check", "--stage", "dev")
+    assert code == 1 and "To fill in" in out and "'YOUR BUCKET NAME HERE' is not a valid S3 bucket name" in out
+
+
+def test_valid_and_invalid_names_by_aws_rules() -> None:
+    from canary.discover._check import invalid_name
+
+    assert invalid_name("arn:aws:s3:::clinic-media-dev/badges/*") is None
+    assert invalid_name("arn:aws:s3:::Clinic_Media/x") is not None          # upper case, underscore
+    assert invalid_name("arn:aws:dynamodb:*:*:table/orders-dev.v2") is None
+    assert invalid_name("arn:aws:dynamodb:*:*:table/my table") is not None  # a space
+    assert invalid_name("arn:aws:dynamodb:*:*:table/__FILL_ME__") is not None
+    assert invalid_name("arn:aws:sqs:us-east-1:123456789012:jobs.fifo") is None
