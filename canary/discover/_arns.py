@@ -198,6 +198,13 @@ def _queue_name(value: Pattern, values: dict[str, Pattern]) -> Pattern:
     if m:
         values.update(region=(m.group(1),), account=(m.group(2),))
         return _concat([head[m.end():], *value[1:]])
+    # The queue's name is the URL's last path segment: known when what follows the last literal "/" is
+    # (`get_queue_url(QueueName=q)["QueueUrl"]` is "<endpoint>/<account>/" + q; `f"{BASE}/{name}"`).
+    last = max((i for i, part in enumerate(value) if isinstance(part, str) and "/" in part), default=None)
+    if last is not None:
+        tail = _concat([value[last].rpartition("/")[2], *value[last + 1:]])
+        if tail and literal(tail) != "":
+            return tail
     holes = [h.source for h in value if isinstance(h, Hole)]
     return (Hole(", ".join(holes) or "QueueUrl"),)
 

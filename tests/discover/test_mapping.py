@@ -93,3 +93,22 @@ def test_every_action_discover_names_exists_in_aws_reference() -> None:
 def test_an_operation_aws_lists_no_action_for_gets_a_note_not_a_made_up_action() -> None:
     auth = models.authorization("dynamodb", "TransactWriteItems")  # authorized item by item
     assert auth.actions == () and "lists no action dynamodb:TransactWriteItems" in (auth.note or "")
+
+
+@pytest.mark.parametrize(("parts", "env", "resource"), [
+    # get_queue_url(QueueName=os.environ["QUEUE_NAME"])["QueueUrl"]: endpoint and account unknown, name known
+    ((("u", "the URL get_queue_url returns"), ("l", "/"), ("e", "QUEUE_NAME")), {"QUEUE_NAME": "dev-jobs"},
+     "arn:aws:sqs:*:*:dev-jobs"),
+    ((("u", "QUEUE_BASE"), ("l", "/reports.fifo")), {}, "arn:aws:sqs:*:*:reports.fifo"),   # f"{QUEUE_BASE}/reports.fifo"
+    ((("u", "QUEUE_BASE"),), {}, "arn:aws:sqs:*:*:?"),                                     # nothing known
+    ((("u", "QUEUE_BASE"), ("l", "/"), ("u", "name")), {}, "arn:aws:sqs:*:*:?"),
+])
+def test_a_queue_url_names_its_queue_by_its_last_path_segment(parts: tuple, env: dict, resource: str) -> None:
+    from canary.discover._analyzer import RawCall
+    from canary.discover._arns import findings_for
+    from canary.discover._values import Env, Lit, StrV, Unknown
+
+    make = {"u": Unknown, "l": Lit, "e": Env}
+    url = StrV(tuple(make[k](v) for k, v in parts))
+    call = RawCall(file="app.py", line=3, service="sqs", operation="SendMessage", params=(("QueueUrl", (url,)),))
+    assert findings_for([call], env)[0].resource == resource
