@@ -307,6 +307,16 @@ class Calls:
                     if isinstance(kn, ast.Constant) and isinstance(kn.value, str):
                         by_name.setdefault(kn.value, vn)
                         kwargs = {**kwargs, kn.value: self.eval(vn, scope)}
+            elif k.arg is None:  # f(**args): a dict built before the call
+                for kn, (vn, vals) in sorted(self._splat_dict(k.value, scope).items()):
+                    by_name.setdefault(kn, vn)
+                    kwargs = {**kwargs, kn: kwargs.get(kn, EMPTY) | vals}
+        if service == "dynamodb" and operation in ("BatchGetItem", "BatchWriteItem") and "TableName" not in params \
+                and "RequestItems" in by_name:
+            # The tables are RequestItems' keys. They are given to _arns as TableName's alternatives: the
+            # call touches every one, and a call is granted only when each alternative is.
+            params["TableName"] = self._request_tables(by_name["RequestItems"], kwargs.get("RequestItems", EMPTY),
+                                                       scope)
         self._context_params(params, by_name, kwargs)  # ACL=, Tags=, ...: see _tables.DEPENDENT_ACTIONS
         for name in _RESOURCE_PARAMS:
             if name in params or name not in by_name:
@@ -355,6 +365,63 @@ class Calls:
             if not strs and name in NESTED_PARAMS and any(isinstance(v, DictV) for v in vals):
                 continue  # a dict: its entries are recorded instead
             params[name] = strs or [StrV.unknown(self.source(by_name[name]))]
+
+    def _splat_dict(self, expr: ast.expr, scope: Scope) -> dict[str, tuple[ast.expr, Vals]]:
+        """The entries `**expr` passes: key -> (the expression written for it, its values).
+
+        A local dict is read where the function writes it: `args = {"Source": ...}`, then
+        `args["ReplyToAddresses"] = ...` or `args.update({...})` (an entry on any path may be passed);
+        any other dict value with string keys gives its entries too.
+        """
+        out: dict[str, tuple[ast.expr, Vals]] = {}
+
+        def add(key: str, node: ast.expr, vals: Vals) -> None:
+            first, known = out.get(key, (node, EMPTY))
+            out[key] = (first, known | vals)
+
+        if isinstance(expr, ast.Name):
+            fid = self._enclosing_fid(scope)
+            tops: list[ast.AST] = [self.funcs[fid].node] if fid is not None else [
+                st for st in scope.module.tree.body if not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                            ast.ClassDef))]
+            for st in (n for top in tops for n in ast.walk(top)):
+                pairs: list[tuple[ast.expr | None, ast.expr]] = []
+                if isinstance(st, ast.Assign) and any(isinstance(t, ast.Name) and t.id == expr.id for t in st.targets):
+                    if isinstance(st.value, ast.Dict):
+                        pairs = list(zip(st.value.keys, st.value.values))  # type: ignore[arg-type]
+                    elif (isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Name)
+                          and st.value.func.id == "dict"):
+                        pairs = [(ast.Constant(k.arg), k.value) for k in st.value.keywords if k.arg]
+                elif isinstance(st, ast.Assign):
+                    for t in st.targets:
+                        if (isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == expr.id):
+                            pairs.append((t.slice, st.value))
+                elif (isinstance(st, ast.Call) and isinstance(st.func, ast.Attribute) and st.func.attr == "update"
+                      and isinstance(st.func.value, ast.Name) and st.func.value.id == expr.id):
+                    for arg in st.args:
+                        if isinstance(arg, ast.Dict):
+                            pairs += list(zip(arg.keys, arg.values))  # type: ignore[arg-type]
+                    pairs += [(ast.Constant(k.arg), k.value) for k in st.keywords if k.arg]
+                for kn, vn in pairs:
+                    if isinstance(kn, ast.Constant) and isinstance(kn.value, str):
+                        add(kn.value, vn, self.eval(vn, scope))
+        for d in self.eval(expr, scope):
+            if isinstance(d, DictV):
+                for key, val in d.entries:
+                    add(key, expr, frozenset({val}))
+        return out
+
+    def _request_tables(self, node: ast.expr, values: Vals, scope: Scope) -> list[StrV]:
+        """The table names a batch call's RequestItems names: its keys, as written or from a dict value."""
+        names: list[StrV] = []
+        if isinstance(node, ast.Dict):
+            for k in node.keys:
+                strs = [v for v in self.eval(k, scope) if isinstance(v, StrV)] if k is not None else []
+                names += strs or [StrV.unknown(self.source(k) if k is not None else self.source(node))]
+        else:
+            names += [StrV.lit(key) for d in values if isinstance(d, DictV) for key, _ in d.entries]
+            names += [StrV.lit(key) for key in self._splat_dict(node, scope)] if isinstance(node, ast.Name) else []
+        return sorted(set(names), key=repr) or [StrV.unknown(self.source(node))]
 
     @staticmethod
     def _transact_actions(node: ast.expr | None) -> tuple[str, ...]:
