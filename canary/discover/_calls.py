@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from canary.discover import _models as models
 from canary.discover._tables import ARN_TEMPLATES, CONTEXT_PARAMS, INJECTED, NESTED_PARAMS, TRANSACT_WRITE
-from canary.discover._values import (BatchWriterV, ClientV, CollectionV, DictV, MethodV, PaginatorV, ResourceV, StrV,
-                                     Value)
+from canary.discover._values import (BatchWriterV, ClientV, CollectionV, DictV, Lit, MethodV, PaginatorV, ResourceV,
+                                     StrV, Unknown, Value)
 
 if TYPE_CHECKING:
     from canary.discover._parse import Scope
@@ -147,6 +147,10 @@ class Calls:
             op = models.method_operation(obj.service, m.name)
             if op is not None:
                 self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}")
+                if (obj.service, op) == ("sqs", "GetQueueUrl"):  # its answer's QueueUrl ends in the queue's name
+                    return frozenset(DictV((("QueueUrl", StrV((Unknown("the URL get_queue_url returns"), Lit("/"),
+                                                               *name.parts))),))
+                                     for name in kwargs.get("QueueName", EMPTY) if isinstance(name, StrV))
                 return EMPTY
             injected = INJECTED.get((obj.service, "client"), {}).get(m.name)
             if injected is not None:

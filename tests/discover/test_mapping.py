@@ -112,3 +112,38 @@ def test_a_queue_url_names_its_queue_by_its_last_path_segment(parts: tuple, env:
     url = StrV(tuple(make[k](v) for k, v in parts))
     call = RawCall(file="app.py", line=3, service="sqs", operation="SendMessage", params=(("QueueUrl", (url,)),))
     assert findings_for([call], env)[0].resource == resource
+
+
+def test_a_queue_url_from_get_queue_url_kept_on_self_names_the_queue(tmp_path: Path) -> None:
+    from canary.discover import discover
+    from tests.discover._project import write
+
+    write(tmp_path, {
+        "app.py": """
+            import os
+            from chalice import Chalice
+            from chalicelib.queue import Jobs
+
+            app = Chalice(app_name="sched")
+            jobs = Jobs(os.environ["QUEUE_NAME"])
+
+            @app.route("/jobs", methods=["POST"])
+            def post():
+                jobs.send(app.current_request.raw_body)
+            """,
+        "chalicelib/__init__.py": "",
+        "chalicelib/queue.py": """
+            import boto3
+
+            class Jobs:
+                def __init__(self, queue_name, region="us-east-1"):
+                    self.sqs = boto3.client("sqs", region_name=region)
+                    self.queue_url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+
+                def send(self, body):
+                    return self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+            """,
+    })
+    found = discover(tmp_path, env={"QUEUE_NAME": "dev-jobs"})
+    assert {(f.action, f.resource) for f in found.findings} == {
+        ("sqs:GetQueueUrl", "arn:aws:sqs:*:*:dev-jobs"), ("sqs:SendMessage", "arn:aws:sqs:*:*:dev-jobs")}
