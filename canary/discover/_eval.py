@@ -42,6 +42,8 @@ from canary.discover._values import (
     SessionV,
     StrV,
     Value,
+    WebsocketApiV,
+    WebsocketMethodV,
 )
 from canary.discover import _models as models
 from canary.discover import _strings as strings
@@ -49,6 +51,9 @@ from canary.discover._calls import DEFAULT, EMPTY, OPAQUE, Vals, capped, resourc
 from canary.discover._parse import Func, Klass, Scope
 
 __all__ = ["Eval"]
+
+# chalice's WebsocketAPI methods -> the apigatewaymanagementapi operation each one calls
+WEBSOCKET_OPERATIONS = {"send": "PostToConnection", "close": "DeleteConnection", "info": "GetConnection"}
 
 
 class Eval:
@@ -253,6 +258,11 @@ class Eval:
         elif isinstance(v, ChaliceApp):
             if name == "app_name" and v.name is not None:
                 return frozenset({v.name})
+            if name == "websocket_api":
+                return frozenset({WebsocketApiV()})
+        elif isinstance(v, WebsocketApiV):
+            if name in WEBSOCKET_OPERATIONS:
+                return frozenset({WebsocketMethodV(name)})
         elif isinstance(v, EventV):
             return frozenset(val for key, val in v.attrs if key == name)
         elif isinstance(v, ClassV):
@@ -364,6 +374,12 @@ class Eval:
             return frozenset({inst})
         if isinstance(f, MethodV):
             return self._boto_method(f, args, kwargs, node, scope)
+        if isinstance(f, WebsocketMethodV):
+            # Chalice posts through API Gateway's management API: execute-api:ManageConnections on
+            # the connection, whose API id is only known once deployed.
+            self._record(node, scope, "apigatewaymanagementapi", WEBSOCKET_OPERATIONS[f.name], {}, {},
+                         f"websocket_api.{f.name}")
+            return EMPTY
         return EMPTY
 
     def _opaque(self, fn: Func, name: str) -> None:

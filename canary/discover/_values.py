@@ -278,6 +278,18 @@ class EventV:
     attrs: tuple[tuple[str, StrV], ...]
 
 
+@dataclass(frozen=True)
+class WebsocketApiV:
+    """`app.websocket_api`: Chalice's sender to websocket connections (API Gateway's management API)."""
+
+
+@dataclass(frozen=True)
+class WebsocketMethodV:
+    """`app.websocket_api.send` (or `close`, `info`), not yet called."""
+
+    name: str
+
+
 # The project's own code ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -308,5 +320,6 @@ class InstV:
 
 Value = Union[StrV, ConstV, DictV, DictGetV, BoundStrV, PynamoMethodV, PynamoIndexV, ExternalClass, Boto3Module, Boto3SessionModule, Boto3Factory, SessionV, ClientV, ResourceV, CollectionV,
               PaginatorV, BatchWriterV, MetaV, MethodV, OsModule, OsEnviron, Getenv, ChaliceClass, ChaliceApp, EventV,
+              WebsocketApiV, WebsocketMethodV,
               ModuleV, FuncV,
               BoundFuncV, ClassV, InstV]
