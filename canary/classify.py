@@ -322,7 +322,7 @@ def remediation_for(verdict: Verdict, call: "Call") -> dict[str, Any] | None:
         return None
     named = denied_action(verdict.message or "")
     if not named or named[0].lower() == call.action.lower():
-        return remediation(call.action, call.resources)
+        return remediation(call.action, call.grant_resources)
     action, resource = named
     if resource and _grants_something(action, resource) and _service(resource):
         return remediation(action, (resource,))

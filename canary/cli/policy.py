@@ -52,15 +52,16 @@ def build_report(config: Any, policy: dict[str, Any], policy_source: str, *, reg
     """Evaluate every probe and lint the policy; return the JSON report `check-policy` prints."""
     from canary.classify import remediation
     from canary.policy import check_config, lint
-    from canary.probes import Target
+    from canary.probes import Target, grant_resources
 
     target = Target(region=region, account=account, partition=_partition(region))
     verdicts = check_config(config, policy, target)
     warnings = lint(policy, used_actions=[p.action for p in config.probes])
     results = []
-    for v in verdicts:
+    for params, v in zip(config.probes, verdicts):
         row = v.to_dict()
-        row["remediation"] = (remediation(v.action, v.resources) if v.decision.verdict == "NOT_GRANTED" else None)
+        row["remediation"] = (remediation(v.action, grant_resources(params, target))
+                              if v.decision.verdict == "NOT_GRANTED" else None)
         results.append(row)
     counts = {k: sum(r["verdict"] == k for r in results)
               for k in ("GRANTED", "NOT_GRANTED", "EXPLICITLY_DENIED", "CONDITIONAL")}

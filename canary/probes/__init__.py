@@ -58,10 +58,18 @@ class Call:
     # True when the answer holds a secret (a parameter or secret value, object bytes): botocore's DEBUG
     # logs of that answer are withheld while the call runs (canary.redact).
     secret_response: bool = False
+    # What a remediation grants when it is wider than the probed resource: the S3 probe proves one
+    # sentinel object, but the API writes the whole folder it lies in, so granting only the sentinel
+    # would turn the canary green while the API's own writes stay denied. Empty: `resources`.
+    grant: tuple[str, ...] = ()
 
     @property
     def resources(self) -> tuple[str, ...]:
         return (self.resource, *self.alt_resources)
+
+    @property
+    def grant_resources(self) -> tuple[str, ...]:
+        return self.grant or self.resources
 
 
 def need(path: str, value: str | None = None) -> tuple[str, str | None]:
@@ -130,8 +138,13 @@ def build_call(params: ProbeParams, target: Target) -> Call:
 
 
 def probe_resources(params: ProbeParams, target: Target = ANY_TARGET) -> tuple[str, ...]:
-    """The ARNs the probe's action is authorized against (for check-policy and remediation)."""
+    """The ARNs the probe's action is authorized against (for check-policy)."""
     return build_call(params, target).resources
+
+
+def grant_resources(params: ProbeParams, target: Target = ANY_TARGET) -> tuple[str, ...]:
+    """The ARNs a statement that fixes the probe should name (the probed ones, or the scope they stand for)."""
+    return build_call(params, target).grant_resources
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")

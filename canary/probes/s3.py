@@ -84,12 +84,17 @@ class S3ObjectProbe(ProbeParams):
         # S3 object ARNs carry neither region nor account.
         return f"arn:{t.partition}:s3:::{self.bucket}/{self.object_key}"
 
+    def scope_arn(self, t: Target) -> str:
+        """The objects the sentinel stands for: its prefix, the folder of its key, or the whole bucket."""
+        folder = self.prefix if self.key is None else self.key.rpartition("/")[0] + ("/" if "/" in self.key else "")
+        return f"arn:{t.partition}:s3:::{self.bucket}/{folder}*"
+
 
 @register("s3:GetObject", S3ObjectProbe, services=("s3",))
 def get_object(p: S3ObjectProbe, t: Target) -> Call:
     return Call(action=p.action, service="s3", operation="get_object",
                 params={"Bucket": p.bucket, "Key": p.object_key, "Range": "bytes=0-0"},
-                resource=p.arn(t), harmless_errors=RANGE_REFUSED, expect=(need("ETag"),), secret_response=True,
+                resource=p.arn(t), grant=(p.scope_arn(t),), harmless_errors=RANGE_REFUSED, expect=(need("ETag"),), secret_response=True,
                 why_harmless="reads at most one byte of the canary's own sentinel object and discards it; "
                              "the sentinel must exist (provision creates it), because without "
                              "s3:ListBucket S3 answers a missing key with 403 AccessDenied")
@@ -100,7 +105,7 @@ def put_object(p: S3ObjectProbe, t: Target) -> Call:
     return Call(action=p.action, service="s3", operation="put_object",
                 params={"Bucket": p.bucket, "Key": p.object_key, "Body": PROBE_BODY,
                         "ContentType": SENTINEL_CONTENT_TYPE, "ContentMD5": WRONG_MD5, "IfMatch": NEVER_AN_ETAG},
-                resource=p.arn(t), harmless_errors=PUT_REFUSED, must_fail=True,
+                resource=p.arn(t), grant=(p.scope_arn(t),), harmless_errors=PUT_REFUSED, must_fail=True,
                 why_harmless="a write S3 can never accept: its Content-MD5 cannot match the body (400 BadDigest, "
                              "checked after authorization) and If-Match names an ETag no object has (412 "
                              "PreconditionFailed, or 404 NoSuchKey if the sentinel is missing); nothing is "

@@ -84,10 +84,14 @@ GET = {"action": "s3:GetObject", "bucket": "uploads-dev", "prefix": "user-files/
 PUT = {"action": "s3:PutObject", "bucket": "uploads-dev", "prefix": "user-files/"}
 
 
-def test_s3_implicit_deny_is_denied_with_a_remediation_on_the_object_arn(replay, aws_session):
+def test_s3_implicit_deny_is_denied_with_a_remediation_on_the_sentinels_folder(replay, aws_session):
+    # The sentinel stands for the API's objects under its prefix: granting the sentinel alone would turn
+    # the canary green while the API's own reads stay denied.
     r = probe(replay, aws_session, "s3/get-object-access-denied-implicit.http", GET)
     assert (r.outcome, r.error_code, r.deny_reason) == (Outcome.DENIED, "AccessDenied", "implicit")
-    assert r.remediation == {"Effect": "Allow", "Action": "s3:GetObject", "Resource": OBJECT}
+    assert r.resource == OBJECT
+    assert r.remediation == {"Effect": "Allow", "Action": "s3:GetObject",
+                             "Resource": OBJECT.rpartition("/")[0] + "/*"}
     (req,) = replay.requests
     assert (req["method"], req["path"], req["headers"]["Range"]) == (
         "GET", "/uploads-dev/user-files/__permission_canary__", "bytes=0-0")
