@@ -78,6 +78,14 @@ def plan_init(project_dir: str | os.PathLike[str], stage: str, *, account: str |
     if not isinstance(cfg, dict) or stage not in (cfg.get("stages") or {}):
         stages = ", ".join(sorted((cfg.get("stages") or {}) if isinstance(cfg, dict) else {})) or "(none)"
         raise InitError(f"{cfg_path}: no stage {stage!r}; stages: {stages}")
+    from canary.embed._python import target_python
+
+    found = target_python(root)
+    if found is not None and found[0] < (3, 11):
+        (major, minor), where = found
+        raise InitError(f"{where} targets Python {major}.{minor}; the canary runs on Python 3.11 or newer (the Lambda "
+                        "runtimes python3.11 to python3.14), and embedded in an older runtime its import would fail "
+                        "in every function of your API; move the API to python3.11+ first")
     plan = InitPlan(root=root, stage=stage, source=source or canary_source())
 
     def change(path: Path, new: str | None) -> None:

@@ -68,6 +68,33 @@ def pin_conflicts(text: str, reqs: list[tuple[str, str]], where: str) -> list[st
     return out
 
 
+# The S3 PutObject probe sends `IfMatch`, which botocore learned in 1.35.69. A zip that ships its own
+# older botocore (the API pins it) shadows the runtime's, and that probe then fails before it is sent.
+MIN_BOTOCORE = "1.35.69"
+_SDK_PINS = {"boto3": MIN_BOTOCORE, "botocore": MIN_BOTOCORE}
+
+
+def sdk_pins(text: str, where: str) -> list[str]:
+    """Lines naming a boto3/botocore the API ships that is too old for the canary's S3 probes."""
+    from packaging.version import InvalidVersion, Version
+
+    out = []
+    for line in text.splitlines():
+        name = _req_name(line)
+        m = re.search(r"(==|~=)\s*([0-9][^\s;,#]*)", line.split("#", 1)[0])
+        if name in _SDK_PINS and m:
+            try:
+                old = Version(m.group(2)) < Version(_SDK_PINS[name])
+            except InvalidVersion:
+                continue
+            if old:
+                out.append(f"{where}: {line.strip()} ships a botocore older than {MIN_BOTOCORE} in your zip; the "
+                           "canary's s3:PutObject probe sends IfMatch, which it does not know, so that probe would "
+                           f"always be an ERROR: raise the pin to {name}>={MIN_BOTOCORE} or leave s3:PutObject "
+                           "probes out of the config")
+    return out
+
+
 def _requirements_txt(text: str, reqs: list[tuple[str, str]]) -> str:
     have = {_req_name(line) for line in text.splitlines()}
     missing = [f"{n}{spec}" for n, spec in reqs if _norm(n) not in have]
@@ -219,12 +246,15 @@ def dependency_edits(root: Path, reqs: list[tuple[str, str]]) -> tuple[dict[Path
     if req.is_file():
         text = req.read_text(encoding="utf-8")
         notes.extend(pin_conflicts(text, reqs, "requirements.txt"))
+        notes.extend(sdk_pins(text, "requirements.txt"))
         new_req = _requirements_txt(text, reqs)
         if new_req != text:
             edits[req] = new_req
-    elif not pipfile.is_file() and not pyproject.is_file():
-        edits[req] = _requirements_txt("", reqs)
     else:
-        notes.append(f"chalice ships what requirements.txt lists; generate it from your dependency tool "
-                     f"so that it holds {spec_lines}")
+        # chalice ships only what requirements.txt lists: without one, the canary would ship without
+        # pydantic and fail on every run. Create it even when a Pipfile/pyproject is the source of truth.
+        edits[req] = _requirements_txt("", reqs)
+        if pipfile.is_file() or pyproject.is_file():
+            notes.append(f"requirements.txt created with {spec_lines}: chalice ships only what it lists. If your "
+                         "build generates it from your dependency tool, that tool's file has the range too")
     return edits, notes

@@ -65,7 +65,17 @@ def test_pipfile_packages_get_the_ranges_so_regenerated_requirements_keep_them(t
     assert data["packages"] == {"chalice": "*", "pydantic": ">=2.7,<3", "slack_sdk": ">=3.19,<4"}
     assert data["dev-packages"] == {"pytest": "*"}
     assert any("pipenv lock" in n for n in notes)
-    assert any("generate it from your dependency tool" in n for n in notes)  # no requirements.txt yet
+    # no requirements.txt yet: chalice ships only what it lists, so it is created (else no pydantic in the zip)
+    assert edits[tmp_path / "requirements.txt"].splitlines()[1:] == ["pydantic>=2.7,<3", "slack_sdk>=3.19,<4"]
+    assert any(n.startswith("requirements.txt created") for n in notes)
+
+
+def test_an_old_botocore_the_api_ships_is_named_because_the_s3_probe_needs_a_newer_one(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("boto3~=1.26.13\nbotocore==1.29.165\nrequests==2.32.0\n")
+    _, notes = dependency_edits(tmp_path, REQS)
+    assert len(notes) == 2 and all("older than 1.35.69" in n and "IfMatch" in n for n in notes)
+    (tmp_path / "requirements.txt").write_text("boto3==1.35.69\n")
+    assert dependency_edits(tmp_path, REQS)[1] == []
 
 
 @pytest.mark.parametrize("deps", ['dependencies = ["chalice>=1.30"]',
@@ -227,3 +237,28 @@ def test_an_exact_pipfile_pin_outside_the_range_is_named(tmp_path: Path) -> None
     assert tmp_path / "Pipfile" not in edits  # both are there already; the user decides the pin
     assert ("Pipfile [packages]: pydantic==1.10.13 is outside the canary's range pydantic>=2.7,<3; "
             "move the pin into that range") in notes
+
+
+@pytest.mark.parametrize("name, text", [
+    ("Pipfile", '[packages]\nchalice = "*"\n\n[requires]\npython_version = "3.8"\n'),
+    ("pyproject.toml", '[project]\nname = "api"\nversion = "1"\nrequires-python = ">=3.9"\n'),
+    (".python-version", "3.10.14\n"),
+    ("runtime.txt", "python-3.9.18\n"),
+])
+def test_init_refuses_an_api_that_targets_a_python_the_canary_cannot_import_on(
+        tmp_path: Path, name: str, text: str) -> None:
+    # Embedded in a python3.8 Lambda, `import app` would fail and take the whole API down.
+    api = _api(tmp_path, keep=("requirements.txt",))
+    (api / name).write_text(text)
+    result = CliRunner().invoke(init, ["--stage", "dev", "--project-dir", str(api), "--region", "us-east-1",
+                                       "--account", "123456789012"])
+    assert result.exit_code == 2
+    assert "targets Python 3." in result.output and "3.11 or newer" in result.output
+
+
+def test_init_accepts_an_api_on_a_current_lambda_python(tmp_path: Path) -> None:
+    api = _api(tmp_path, keep=("requirements.txt",))
+    (api / ".python-version").write_text("3.12\n")
+    result = CliRunner().invoke(init, ["--stage", "dev", "--project-dir", str(api), "--region", "us-east-1",
+                                       "--account", "123456789012"])
+    assert result.exit_code == 0, result.output
