@@ -83,9 +83,9 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
         for f in result.not_in_stage:
             say(f"  {f.action or f.operation} at {f.location}: {f.not_in_stage}")
     if result.own_credentials:
-        say("Not under this stage's role (the client has its own credentials; not checked):")
+        say("Not under this stage's role (the client has its own credentials, or a non-AWS endpoint; not checked):")
         for f in result.own_credentials:
-            say(f"  {f.action or f.operation} at {f.location}")
+            say(f"  {f.action or f.operation} at {f.location}: {f.own_credentials}")
     if result.no_grant_needed:
         say("No IAM permission needed:")
         for f in result.no_grant_needed:

@@ -231,13 +231,65 @@ def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: 
     return False
 
 
+def _text_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: int = 0,
+                   root: Path | None = None) -> str | None:
+    """The string the expression is whenever the stage runs (a literal, a variable the stage sets or its
+    default, or a name assigned only that), else None."""
+    import ast
+
+    if depth > 5:
+        return None
+    if isinstance(expr, ast.Constant):
+        return expr.value if isinstance(expr.value, str) else None
+    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
+        f = expr.func
+        getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
+            f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
+        name = expr.args[0]
+        if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str):
+            if name.value in env:
+                return env[name.value]
+            return _text_in_stage(expr.args[1], scopes, env, depth + 1, root) if len(expr.args) > 1 else None
+        return None
+    if (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "environ"
+            and isinstance(expr.slice, ast.Constant) and isinstance(expr.slice.value, str)):
+        return env.get(expr.slice.value)
+    if isinstance(expr, ast.Name):
+        for sc in scopes:
+            values = [n.value for n in ast.walk(sc) if isinstance(n, ast.Assign)
+                      and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
+                      and (sc is not scopes[-1] or n in getattr(sc, "body", []))]
+            if values:
+                texts = {_text_in_stage(v, scopes, env, depth + 1, root) for v in values}
+                return texts.pop() if len(texts) == 1 else None
+    return None
+
+
+_AWS_HOST = re.compile(r"(?:^|\.)(?:amazonaws\.com(?:\.cn)?|api\.aws)$")
+
+
+def _local_endpoint(expr: Any, scopes: list[Any], env: Mapping[str, str], root: Path | None) -> str | None:
+    """The endpoint_url when it is not AWS's in this stage (LocalStack, DynamoDB Local, MinIO), else None."""
+    from urllib.parse import urlsplit
+
+    text = _text_in_stage(expr, scopes, env, 0, root)
+    if not text:
+        return None
+    try:
+        host = (urlsplit(text if "://" in text else "//" + text).hostname or "").lower()
+    except ValueError:
+        return None
+    return text if host and not _AWS_HOST.search(host) else None
+
+
 def _constructors(scope: Any, module: Any = None, env: Mapping[str, str] | None = None,
-                  root: Path | None = None) -> list[tuple[str, bool]]:
-    """(service, built with its own credentials) for each boto3 client/resource constructor in a scope.
+                  root: Path | None = None) -> list[tuple[str, str | None]]:
+    """(service, why the role does not sign its calls, or None) for each boto3 client/resource constructor in a scope.
 
     A client from a Session built with credentials (`s = boto3.Session(profile_name=...)`, then
     `s.client("s3")`, or chained) has them too. Keys that are None in this stage (`os.getenv("KEY")`
-    for a variable the stage does not set) are no keys: boto3 then signs with the stage's role.
+    for a variable the stage does not set) are no keys: boto3 then signs with the stage's role. An
+    `endpoint_url` that is not AWS's in this stage (`http://localhost:4566`) reaches no IAM at all.
     """
     import ast
 
@@ -263,7 +315,7 @@ def _constructors(scope: Any, module: Any = None, env: Mapping[str, str] | None 
         nodes.append(node)
     sessions = {t.id for n in nodes if isinstance(n, ast.Assign) and is_session(n.value) and creds_call(n.value)
                 for t in n.targets if isinstance(t, ast.Name)}
-    out: list[tuple[str, bool]] = []
+    out: list[tuple[str, str | None]] = []
     for node in sorted((n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)):
         name = node.func.attr if isinstance(node.func, ast.Attribute) else (
             node.func.id if isinstance(node.func, ast.Name) else "")
@@ -272,9 +324,13 @@ def _constructors(scope: Any, module: Any = None, env: Mapping[str, str] | None 
         receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
         creds = creds_call(node) or (isinstance(receiver, ast.Name) and receiver.id in sessions) or (
             is_session(receiver) and creds_call(receiver))
+        endpoint = next((k.value for k in node.keywords if k.arg == "endpoint_url"), None)
+        local = _local_endpoint(endpoint, scopes, env, root) if endpoint is not None and env is not None else None
+        why = (f"endpoint_url {local!r}, not an AWS endpoint: IAM does not authorize calls there" if local
+               else "its own credentials (aws_access_key_id/profile_name), not the stage's role" if creds else None)
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "service_name"), None)
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            out.append((arg.value, bool(creds)))
+            out.append((arg.value, why))
     return out
 
 
@@ -297,22 +353,21 @@ def mark_own_credentials(root: Path, findings: list[Finding], env: Mapping[str, 
     for rel, group in by_file.items():
         try:
             text = (root / rel).read_text(encoding="utf-8", errors="replace")
-            if not any(k in text for k in _CREDENTIAL_KWARGS):
+            if not any(k in text for k in (*_CREDENTIAL_KWARGS, "endpoint_url")):
                 continue  # the common case: no second parse
             tree = ast.parse(text)
         except (SyntaxError, OSError, ValueError, RecursionError):
             continue
         scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         built = {id(sc): _constructors(sc, tree, env, root) for sc in scopes}
-        plain = {svc for got in built.values() for svc, creds in got if not creds}
+        plain = {svc for got in built.values() for svc, why in got if not why}
         for f in group:
             inner = [sc for sc in scopes[1:] if sc.lineno <= f.line <= (sc.end_lineno or sc.lineno)]
             for sc in sorted(inner, key=lambda n: -n.lineno)[:1] + [tree]:
-                mine = [(svc, creds) for svc, creds in built[id(sc)] if svc == f.service]
+                mine = [why for svc, why in built[id(sc)] if svc == f.service]
                 if not mine:
                     continue
-                if all(creds for _, creds in mine) and (sc is not tree or f.service not in plain):
-                    marked[id(f)] = (f"{rel}:{f.line} uses a {f.service} client built with its own credentials "
-                                     "(aws_access_key_id/profile_name), not the stage's role")
+                if all(mine) and (sc is not tree or f.service not in plain):
+                    marked[id(f)] = f"a {f.service} client built with {mine[0]}"
                 break
     return [dataclasses.replace(f, own_credentials=marked[id(f)]) if id(f) in marked else f for f in findings]

@@ -142,3 +142,52 @@ def test_valid_and_invalid_names_by_aws_rules() -> None:
     assert invalid_name("arn:aws:dynamodb:*:*:table/my table") is not None  # a space
     assert invalid_name("arn:aws:dynamodb:*:*:table/__FILL_ME__") is not None
     assert invalid_name("arn:aws:sqs:us-east-1:123456789012:jobs.fifo") is None
+
+
+def test_a_client_on_a_local_endpoint_is_not_an_aws_call(tmp_path: Path) -> None:
+    from tests.discover._project import write
+
+    write(tmp_path, {
+        "app.py": """
+            import os
+            import boto3
+            from chalice import Chalice
+
+            app = Chalice(app_name="payments")
+            ENDPOINT = os.environ.get("DB_ENDPOINT")
+
+
+            def save_local(acct):
+                # LocalStack from docker compose
+                db = boto3.resource("dynamodb", endpoint_url="http://host.docker.internal:4566/")
+                db.Table("payments").put_item(Item={"acct": acct})
+
+
+            def save_stage(acct):
+                boto3.resource("dynamodb", endpoint_url=ENDPOINT).Table("ledger").put_item(Item={"acct": acct})
+
+
+            def save_either(acct):
+                if os.environ.get("LOCAL"):
+                    db = boto3.resource("dynamodb", endpoint_url="http://localhost:8000")
+                else:
+                    db = boto3.resource("dynamodb")
+                db.Table("audit").put_item(Item={"acct": acct})
+
+
+            @app.route("/pay/{acct}", methods=["POST"])
+            def pay(acct):
+                save_local(acct)
+                save_stage(acct)
+                save_either(acct)
+                return {}
+            """,
+    })
+    apart = lambda env: {f.resource.rpartition("/")[2]: f.own_credentials for f in discover(tmp_path, env=env).findings}
+    dev = apart({"DB_ENDPOINT": "http://localhost:8000"})   # a stage that points at DynamoDB Local
+    assert "host.docker.internal:4566" in (dev["payments"] or "") and "localhost:8000" in (dev["ledger"] or "")
+    assert dev["audit"] is None                              # another path reaches AWS: checked
+    prod = apart({})                                         # DB_ENDPOINT unset: boto3 uses AWS's endpoint
+    assert prod["ledger"] is None and prod["audit"] is None and prod["payments"] is not None
+    aws = apart({"DB_ENDPOINT": "https://dynamodb.eu-west-1.amazonaws.com"})
+    assert aws["ledger"] is None
