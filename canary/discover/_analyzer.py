@@ -9,13 +9,15 @@ modules, classes and factories. It runs as passes a reader can follow one module
    stage's environment settles (`if MODE == "BETA"`, `if DUMMY:`), `_wrappers` what decorators do to
    the arguments they pass on, `_inline` small helpers per call, `_strings` string methods,
    `_pynamo` PynamoDB models;
-3. `_calls`: recognise boto3 API calls on those values and record them as `RawCall`s.
+3. `_calls`: recognise boto3 API calls on those values and record them as `RawCall`s; `_reached`
+   marks those in modules app.py never imports.
 
 Mapping the calls to IAM (`_arns`) and deciding against a policy (`_check`) come after.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
@@ -27,6 +29,7 @@ from canary.discover._imports import Imports
 from canary.discover._inline import Inline
 from canary.discover._parse import Module, project_files
 from canary.discover._pynamo import Pynamo
+from canary.discover._reached import unreached
 from canary.discover._stage import Stage
 from canary.discover._strings import Strings
 from canary.discover._wrappers import Wrappers
@@ -52,5 +55,8 @@ def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawC
     """
     modules: list[Module] = project_files(root)
     calls = merge_sites(Analyzer(modules, env or {}).run())
+    dead = unreached(modules)
+    calls = [replace(c, not_in_stage=dead[c.file]) if c.file in dead and c.not_in_stage is None else c
+             for c in calls]
     return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),
             [m.rel for m in modules])

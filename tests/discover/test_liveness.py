@@ -39,3 +39,63 @@ def test_the_websocket_sender_is_a_call_to_the_management_api(tmp_path: Path) ->
     found = {(c.service, c.operation, c.line) for c in calls(write(tmp_path, BATTLE))}
     assert ("apigatewaymanagementapi", "PostToConnection", 18) in found
     assert ("apigatewaymanagementapi", "DeleteConnection", 25) in found
+
+
+LEFTOVER = {"app.py": """
+    from chalice import Chalice
+
+    from chalicelib.api.listings import listings_api
+
+    app = Chalice(app_name="zap")
+    app.register_blueprint(listings_api)
+    """, "chalicelib/__init__.py": "", "chalicelib/api/__init__.py": "", "chalicelib/api/listings.py": """
+    from chalice import Blueprint
+
+    from chalicelib.services.listing_service import listing_service
+
+    listings_api = Blueprint(__name__)
+
+
+    @listings_api.route("/listings")
+    def get_all():
+        return listing_service.get_all()
+    """, "chalicelib/services/__init__.py": "", "chalicelib/services/listing_service.py": """
+    import boto3
+
+
+    class ListingService:
+        def __init__(self):
+            self.s3 = boto3.client("s3")
+
+        def get_all(self):
+            return self.s3.list_objects_v2(Bucket="zap-listings")
+
+
+    listing_service = ListingService()
+    """, "chalicelib/db.py": """
+    import boto3
+
+
+    class DBResource:
+        def __init__(self):
+            self.resource = boto3.resource("dynamodb")
+
+        def get_all(self, table_name):
+            return self.resource.Table(table_name).scan()["Items"]
+
+
+    db = DBResource()
+    """}
+
+
+def test_calls_in_a_module_app_py_never_imports_are_listed_apart(tmp_path: Path) -> None:
+    marks = {c.operation: c.not_in_stage for c in calls(write(tmp_path, LEFTOVER))}
+    assert marks["ListObjectsV2"] is None                      # through a blueprint and a service: live
+    assert marks["Scan"] == "in chalicelib/db.py, which app.py never imports (the Lambda never loads it)"
+
+
+def test_a_project_that_imports_by_computed_name_marks_nothing(tmp_path: Path) -> None:
+    files = dict(LEFTOVER)
+    files["app.py"] = LEFTOVER["app.py"] + "\n    import importlib\n    plugin = importlib.import_module('chalicelib.' + 'db')\n"
+    marks = {c.operation: c.not_in_stage for c in calls(write(tmp_path, files))}
+    assert marks["Scan"] is None
