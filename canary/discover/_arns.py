@@ -16,7 +16,7 @@ from typing import Mapping
 from canary.discover import Finding
 from canary.discover import _models as models
 from canary.discover._analyzer import RawCall
-from canary.discover._tables import ARN_TEMPLATES, CONTEXT_PARAMS, DEPENDENT_ACTIONS
+from canary.discover._tables import ARN_TEMPLATES, CONTEXT_PARAMS, DEPENDENT_ACTIONS, DEPENDENT_RESOURCE_PARAMS
 from canary.discover._values import Env, Lit, StrV, Unknown
 from canary.policy.pattern import AnyOf, Hole, Pattern, free_holes, literal, render
 
@@ -286,12 +286,16 @@ def _may_be(value: StrV, wanted: str, env: Mapping[str, str]) -> str | None:
     return f"may be {wanted!r} ({holes} is not known from the source)"
 
 
+Alternatives = tuple[tuple[str, tuple[StrV, ...]], ...]
+
+
 def _dependent(call: RawCall, prefix: str, cands: tuple[Pattern | AnyOf, ...], modelled: bool,
                env: Mapping[str, str], fields: dict[str, str]
-               ) -> list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, str | None]]:
-    """(action, why, candidates, modelled, advisory) for the actions the call's parameters add."""
+               ) -> list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, Alternatives | None]]:
+    """(action, why, candidates, modelled, its own resource's parameters or None for the call's) for the
+    actions the call's parameters add."""
     given = dict(call.params)
-    out: list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, str | None]] = []
+    out: list[tuple[str, str, tuple[Pattern | AnyOf, ...], bool, Alternatives | None]] = []
     for param, when, action, resource in DEPENDENT_ACTIONS.get((prefix, call.operation), ()):
         if param and param not in given:
             continue
@@ -306,7 +310,7 @@ def _dependent(call: RawCall, prefix: str, cands: tuple[Pattern | AnyOf, ...], m
             out.append((action, why, cands, modelled, None))
             continue
         if resource == "*":
-            out.append((action, why, (("*",),), True, None))
+            out.append((action, why, (("*",),), True, ()))
             continue
         assert isinstance(resource, tuple)
         names = sorted(n for n in given if any("{" + n in t for t in resource))
@@ -315,7 +319,9 @@ def _dependent(call: RawCall, prefix: str, cands: tuple[Pattern | AnyOf, ...], m
             arn = _fill(resource, dict(zip(names, combo)), env, fields)
             if arn not in found:
                 found.append(arn)
-        out.append((action, why, tuple(found), True, None))
+        mapping = DEPENDENT_RESOURCE_PARAMS.get((prefix, call.operation, action), {})
+        alts = tuple((own, given[src]) for own, src in sorted(mapping.items()) if src in given)
+        out.append((action, why, tuple(found), True, alts))
     return out
 
 
@@ -357,8 +363,8 @@ def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = 
         actions: tuple[str, ...] = auth.actions or ("",)
         extra = [] if auth.needs_no_grant or not auth.actions else _dependent(call, prefix, cands, modelled, env,
                                                                                fields)
-        todo = [(a, None, cands, modelled, None) for a in actions] + [(a, w, c, m, adv) for a, w, c, m, adv in extra]
-        for action, because, dcands, dmodelled, advisory in todo:
+        todo = [(a, None, cands, modelled, None) for a in actions] + list(extra)
+        for action, because, dcands, dmodelled, own_alts in todo:
             key = (action, call.file, call.line, (call.operation, dcands))
             if key in seen:
                 continue
@@ -370,13 +376,12 @@ def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = 
                 dunres = tuple(dict.fromkeys(h for c in dcands for h in _holes(c)))
             else:
                 dres, dcheck, dunres = resource, check, tuple(unresolved)
-            own = dcands is cands
+            alts = resource_params if own_alts is None else own_alts
             out.append(Finding(action=action, resource=dres, check_resources=dcheck,
                                unresolved=dunres, file=call.file, line=call.line, service=call.service,
-                               operation=call.operation, via=call.via, params=first if own else (),
-                               key_names=call.key_names if own else (),
-                               candidates=dcands, modelled=dmodelled, alternatives=resource_params if own else (),
+                               operation=call.operation, via=call.via, params=tuple((n, a[0]) for n, a in alts),
+                               key_names=call.key_names if own_alts is None else (),
+                               candidates=dcands, modelled=dmodelled, alternatives=alts,
                                not_in_stage=call.not_in_stage, note=auth.note if because is None else None,
-                               needs_no_grant=auth.needs_no_grant, because=because, advisory=advisory,
-                               passed=passed))
+                               needs_no_grant=auth.needs_no_grant, because=because, passed=passed))
     return out

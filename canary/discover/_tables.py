@@ -9,7 +9,7 @@ falls back to the model. Keep this module data only: no logic, no imports.
 from __future__ import annotations
 
 __all__ = ["IAM_PREFIX", "ACTION_OVERRIDES", "INJECTED", "ARN_TEMPLATES", "TRANSACT_WRITE", "HTTP_METHOD_ACTIONS",
-           "NO_IAM_AUTHORIZATION", "DEPENDENT_ACTIONS", "TRANSFER_ADVISORY", "OPTIONAL_RESOURCE_PARAMS",
+           "NO_IAM_AUTHORIZATION", "DEPENDENT_ACTIONS", "DEPENDENT_RESOURCE_PARAMS", "TRANSFER_ADVISORY", "OPTIONAL_RESOURCE_PARAMS",
            "NESTED_PARAMS", "CONTEXT_PARAMS"]
 
 # boto3 client name -> IAM service prefix, where the model's signing name is not the IAM prefix.
@@ -181,6 +181,13 @@ DEPENDENT_ACTIONS: dict[tuple[str, str], tuple[DependentRule, ...]] = {
     ("polly", "StartSpeechSynthesisTask"): (
         ("OutputS3BucketName", None, "s3:PutObject",
          ("arn:{partition}:s3:::{OutputS3BucketName}/{OutputS3KeyPrefix?}{*the task id Polly names the file by}",)),),
+}
+
+# The API parameters naming an added action's own resource, as the call passes them (for --emit-config's
+# probes): (IAM prefix, Operation, added action) -> {its parameter: the call's parameter}.
+DEPENDENT_RESOURCE_PARAMS: dict[tuple[str, str, str], dict[str, str]] = {
+    ("s3", "CopyObject", "s3:GetObject"): {"Bucket": "CopySource.Bucket", "Key": "CopySource.Key"},
+    ("polly", "StartSpeechSynthesisTask", "s3:PutObject"): {"Bucket": "OutputS3BucketName", "Key": "OutputS3KeyPrefix"},
 }
 
 # boto3's managed transfers abort a multipart upload that fails (files over 8 MB are sent in parts):

@@ -191,3 +191,13 @@ def test_a_client_on_a_local_endpoint_is_not_an_aws_call(tmp_path: Path) -> None
     assert prod["ledger"] is None and prod["audit"] is None and prod["payments"] is not None
     aws = apart({"DB_ENDPOINT": "https://dynamodb.eu-west-1.amazonaws.com"})
     assert aws["ledger"] is None
+
+
+def test_probes_for_an_added_action_name_its_own_resource() -> None:
+    from canary.discover._emit import emit_config
+
+    probes = emit_config(discover(APP, "dev"))["probes"]
+    # copy_object reads the source bucket; Polly writes to its output bucket (not the call's own parameters)
+    assert {"action": "s3:GetObject", "bucket": "${MEDIA_BUCKET}", "prefix": "badges/"} in [
+        {k: v for k, v in p.items() if k != "id"} for p in probes]
+    assert any(p["action"] == "s3:PutObject" and p["bucket"] == "clinic-speech" for p in probes)
