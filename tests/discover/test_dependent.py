@@ -201,3 +201,37 @@ def test_probes_for_an_added_action_name_its_own_resource() -> None:
     assert {"action": "s3:GetObject", "bucket": "${MEDIA_BUCKET}", "prefix": "badges/"} in [
         {k: v for k, v in p.items() if k != "id"} for p in probes]
     assert any(p["action"] == "s3:PutObject" and p["bucket"] == "clinic-speech" for p in probes)
+
+
+def test_sse_kms_keys_and_copy_sources_written_as_strings(tmp_path: Path) -> None:
+    from tests.discover._project import write
+
+    write(tmp_path, {
+        "app.py": """
+            import boto3
+            from chalice import Chalice
+
+            app = Chalice(app_name="vault")
+            s3 = boto3.client("s3")
+            KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+            @app.route("/seal/{name}", methods=["PUT"])
+            def seal(name):
+                s3.put_object(Bucket="vault-docs", Key="sealed/" + name, Body=app.current_request.raw_body,
+                              ServerSideEncryption="aws:kms", SSEKMSKeyId=KEY_ARN)
+                s3.upload_file("/tmp/x", "vault-docs", "raw/" + name,
+                               ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/vault"})
+                s3.copy_object(CopySource="vault-inbox/" + name, Bucket="vault-docs", Key="copied/" + name)
+                return {}
+            """,
+    })
+    got = {(f.action, f.line): f.resource for f in discover(tmp_path, env={}).findings}
+    assert got[("kms:GenerateDataKey", 12)] == KEY_ARN_TEXT
+    assert got[("kms:GenerateDataKey", 14)] == "?"          # an alias: the key it points to is not in the code
+    assert got[("s3:GetObject", 16)] == "arn:aws:s3:::vault-inbox/?"
+    assert got[("s3:PutObject", 16)] == "arn:aws:s3:::vault-docs/copied/?"
+    assert ("s3:PutObjectAcl", 12) not in got
+
+
+KEY_ARN_TEXT = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
