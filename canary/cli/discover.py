@@ -99,9 +99,12 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
         for f in result.unmapped_granted:
             say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
     n = len(result.gaps)
+    cond = sum(1 for w in result.warnings if w.finding.advisory is None)
+    advisories = len(result.warnings) - cond
     summary = (f"{result.checked} checked: {len(result.granted)} granted, {n} not granted, "
-               f"{len(result.unresolved)} unresolved, {len(result.warnings)} conditional, "
-               f"{len(result.not_in_stage)} not in this stage")
+               f"{len(result.unresolved)} unresolved, {cond} conditional, "
+               f"{len(result.not_in_stage)} not in this stage"
+               + (f", {advisories} warning{'s' if advisories > 1 else ''}" if advisories else ""))
     if n:
         say(f"NOT OK: {summary}", "bold red")
     elif strict and result.unresolved:
