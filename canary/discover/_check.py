@@ -25,6 +25,9 @@ from canary.discover import Discovery, Finding
 __all__ = ["Row", "CheckResult", "check", "stage_policy_document", "candidates_to_check"]
 
 GAP_VERDICTS = ("NOT_GRANTED", "EXPLICITLY_DENIED")
+# Operations whose candidates are all touched by one request, not alternatives; `decide` gives the same
+# verdict either way (every candidate must be granted), only the wording differs.
+_TOUCHES_ALL = frozenset({"BatchGetItem", "BatchWriteItem"})
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,9 @@ def check(discovery: Discovery, policy: dict[str, Any], policy_source: str) -> C
         result.checked += 1
         d = decide(compiled, f.action, cands)
         reason = d.reason if f.because is None else f"{d.reason} (needed because {f.because})"
+        if f.operation in _TOUCHES_ALL and len(cands) > 1:  # the tables are RequestItems' keys: all touched
+            reason = reason.replace(f"{f.action} may touch any of {len(cands)} resources",
+                                    f"{f.action} touches each of the {len(cands)} tables it names", 1)
         if f.advisory is not None and d.verdict != "GRANTED":
             reason = f"{reason}; only a warning: {f.advisory}"
         row = Row(f, d.verdict, d.statement, reason, d.covering, d.candidates, _holes(cands) + _invalid(cands))

@@ -235,3 +235,37 @@ def test_sse_kms_keys_and_copy_sources_written_as_strings(tmp_path: Path) -> Non
 
 
 KEY_ARN_TEXT = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_a_batch_call_needs_every_table_it_names(tmp_path: Path) -> None:
+    from tests.discover._project import write
+
+    write(tmp_path, {
+        "app.py": """
+            import boto3
+            from chalice import Chalice
+
+            app = Chalice(app_name="shop")
+            ddb = boto3.client("dynamodb")
+
+
+            @app.route("/cart/{user}")
+            def cart(user):
+                key = {"user": {"S": user}}
+                got = ddb.batch_get_item(RequestItems={"shop-carts": {"Keys": [key]}, "shop-prices": {"Keys": [key]}})
+                return got["Responses"]
+            """,
+        ".chalice/config.json": json.dumps({"version": "2.0", "app_name": "shop", "autogen_policy": False,
+                                            "stages": {"dev": {}}}),
+        ".chalice/policy-dev.json": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:BatchGetItem",
+             "Resource": "arn:aws:dynamodb:*:*:table/shop-carts"}]}),
+    })
+    found = discover(tmp_path, "dev")
+    result = check(found, *stage_policy_document(tmp_path, "dev"))
+    [row] = result.gaps
+    assert row.verdict == "NOT_GRANTED" and "touches each of the 2 tables" in row.reason
+    assert dict(row.candidates) == {"arn:aws:dynamodb:*:*:table/shop-carts": "GRANTED",
+                                    "arn:aws:dynamodb:*:*:table/shop-prices": "NOT_GRANTED"}
+    assert result.statements() == [{"Effect": "Allow", "Action": "dynamodb:BatchGetItem",
+                                    "Resource": "arn:aws:dynamodb:*:*:table/shop-prices"}]
