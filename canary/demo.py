@@ -71,6 +71,12 @@ class _Out:
 
         self.c.print(re.sub(r"(?<=[^\n])\n(?!\n|- )", " ", text), highlight=False)
 
+    def command(self, text: str) -> None:
+        """Print one shell command on one line, never wrapped by rich, so it can be copied and pasted."""
+        from rich.text import Text
+
+        self.c.print(Text("    " + text, style="bold"), soft_wrap=True, crop=False)
+
     def json(self, data: Any) -> None:
         from rich.syntax import Syntax
 
@@ -190,13 +196,18 @@ def run_demo(console: Any | None = None, workdir: str | None = None) -> int:
         emu.stop()
 
     out.section(7, "Next steps")
-    out.say("Try it yourself:\n"
-            f"- The same offline check on the demo's files: STAGE=dev permission-canary check-policy "
-            f"--config {work / 'canary.json'} --policy {work / 'policy-dev.json'} --region {REGION} --account {ACCOUNT}\n"
-            "- On your API project:  permission-canary check-policy --stage dev   and   "
-            "permission-canary discover . --check --stage dev\n"
-            "- Deploy the canary with your API's role: README \"Deploy standalone\" or \"Embed in your API\"\n"
-            "- Gate your deploys: scripts/deploy dev (provision, chalice deploy, then the invoke gate)")
+    out.say("Try it yourself (`source .venv/bin/activate` first puts permission-canary on your PATH):\n"
+            "- the same offline check on the demo's files:")
+    out.command(f"STAGE=dev permission-canary check-policy --config {work / 'canary.json'} "
+                f"--policy {work / 'policy-dev.json'} --region {REGION} --account {ACCOUNT}")
+    out.say("- in your API's directory: what the code calls that the stage's policy does not grant, then embed "
+            "the canary (a diff; --write applies it) and rehearse it on this emulator:")
+    out.command("permission-canary discover . --check --stage dev")
+    out.command(f"permission-canary init --stage dev --region {REGION} --account <your account id>")
+    out.command("permission-canary emulate --stage dev")
+    out.say("- deploy with the gate (provision, chalice deploy, provision, invoke; exit 1 on any DENIED):")
+    out.command("permission-canary deploy --stage dev")
+    out.say("The README's \"Add it to your API\" walks through each step.")
     if failures:
         con.print("[bold red]The demo did not play out as expected:[/bold red]")
         for f in failures:
@@ -256,8 +267,8 @@ def _offline_check(out: _Out, work: Path, failures: list[str]) -> None:
             failures.append("check-policy did not flag exactly the denied probes on the shipped policy")
         if name == "policy-dev.fixed.json" and bad:
             failures.append("check-policy still flags probes on the fixed policy")
-    out.say("In CI, on a project whose stage deploys a policy file: permission-canary check-policy --stage dev "
-            "(exit 1 on a gap).")
+    out.say("In CI, on a project whose stage deploys a policy file (exit 1 on a gap):")
+    out.command("permission-canary check-policy --stage dev")
 
 
 def _verdict(v: Any) -> str:

@@ -56,6 +56,7 @@ def _install_aws_wording() -> None:
     """
     from moto.core.exceptions import AccessDeniedError, _RESTError
     from moto.iam import access_control as ac
+    from moto.s3.exceptions import S3AccessDeniedError
 
     base = ac.IAMRequestBase
     if getattr(base, "_canary_wording", False):
@@ -65,7 +66,7 @@ def _install_aws_wording() -> None:
     def check_action_permitted(self: Any, resource: str) -> None:
         try:
             original(self, resource)
-        except AccessDeniedError as exc:
+        except (AccessDeniedError, S3AccessDeniedError) as exc:
             if not _AWS_WORDING["on"]:
                 raise
             explicit = any(ac.IAMPolicy(p).is_action_permitted(self._action, resource) == ac.PermissionResult.DENIED
@@ -74,6 +75,10 @@ def _install_aws_wording() -> None:
                    else f"because no identity-based policy allows the {self._action} action")
             on = f" on resource: {resource}" if resource and resource != "*" else ""
             text = f"User: {self._access_key.arn} is not authorized to perform: {self._action}{on} {why}"
+            if isinstance(exc, S3AccessDeniedError):
+                # S3 words same-account denials this way too (the "additional context" in its AccessDenied).
+                exc.message = text
+                raise
             err = AccessDeniedError(self._access_key.arn, self._action)
             _RESTError.__init__(err, "AccessDenied", text)  # re-renders the XML body with AWS's wording
             raise err from exc
@@ -89,7 +94,8 @@ class Emulator:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - exercised only without the extra
-            raise RuntimeError("the embedded emulator needs moto: pip install 'chalice-permission-canary[demo]'") from exc
+            raise RuntimeError("the embedded emulator needs moto: install the CLI with its demo extra, e.g. "
+                               "pip install '/path/to/chalice-permission-canary[demo]'") from exc
         self.region = region
         _install_aws_wording()
         _AWS_WORDING["on"] = aws_wording

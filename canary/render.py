@@ -36,13 +36,14 @@ def _detail(r: dict[str, Any]) -> str:
     return f"authorized ({r['error_code']})" if r.get("error_code") else "authorized"
 
 
-def advice(r: dict[str, Any]) -> str | None:
+def advice(r: dict[str, Any], stage: str | None = None) -> str | None:
     """One plain sentence (plus the statement) on what to do about a non-ALLOWED row."""
     if r["outcome"] == "DENIED":
         reason = r.get("deny_reason")
         if r.get("remediation"):
             stmt = json.dumps(r["remediation"], indent=2)
-            return f"No policy allows this. Add to the role's policy (.chalice/policy-<stage>.json):\n{stmt}"
+            where = f".chalice/policy-{stage}.json" if stage else ".chalice/policy-<stage>.json"
+            return f"No policy allows this. Add to the role's policy ({where}, or the stage's iam_policy_file):\n{stmt}"
         if reason in DENY_ADVICE and reason not in ("implicit", "unknown"):
             return DENY_ADVICE[reason][0].upper() + DENY_ADVICE[reason][1:] + "."
         stmt = json.dumps({"Effect": "Allow", "Action": r["action"], "Resource": r["resource"]}, indent=2)
@@ -75,7 +76,7 @@ def render_table(report: dict[str, Any], console: Any | None = None) -> None:
                       Text(str(r["action"])), Text(_detail(r)))
     con.print(table)
     for r in results:
-        tip = advice(r)
+        tip = advice(r, report.get("stage"))
         if tip:
             con.print(Text(f"{r['outcome']} {r['id']}", style=OUTCOME_STYLE.get(r["outcome"], "")),
                       Text(f"({r['action']} on {r.get('resource') or '?'})"))

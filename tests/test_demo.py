@@ -22,3 +22,15 @@ def test_demo_tells_the_story_and_exits_zero(tmp_path):
     assert "byte-identical before and after both runs: yes" in second
     assert "Demo complete" in out
     assert (tmp_path / "policy-dev.fixed.json").exists() and (tmp_path / "canary.json").exists()
+
+
+def test_without_the_emulator_the_demo_says_how_to_get_it_in_one_line_and_exits_two():
+    # moto comes with the `demo` extra; a plain install must not answer with a traceback and exit 1 (DENIED).
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['moto'] = None; from canary.cli import main; main(['demo'])"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: the demo needs the embedded AWS emulator (moto)") and "Traceback" not in p.stderr
+    assert "[demo]" in p.stderr

@@ -78,7 +78,9 @@ def emulate(stage: str, project_dir: str, config_path: str | None, policy_path: 
         result = rehearse(config, policy, stage=stage, role_name=_role_name(root, stage), target=target,
                           region="us-east-1" if region == "*" else region)
     except ImportError as exc:
-        raise click.ClickException(f"emulate needs moto: pip install 'chalice-permission-canary[demo]' ({exc})")
+        click.echo(f"error: emulate needs the embedded AWS emulator (moto): install the CLI with its demo extra, "
+                   f"e.g. pip install '/path/to/chalice-permission-canary[demo]' ({exc})", err=True)
+        sys.exit(2)
     data = result.report.to_dict()
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":

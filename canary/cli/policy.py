@@ -135,7 +135,8 @@ def _config_path(config_path: str | None, project_dir: str) -> str | None:
 
 @click.command("check-policy")
 @click.option("--config", "-c", "config_path", metavar="FILE", default=None,
-              help=f"Probe config (JSON or YAML). Default: $CANARY_CONFIG, else ./{DEFAULT_CONFIG}.")
+              help=f"Probe config (JSON or YAML). Default: the stage's CANARY_CONFIG (with --stage), "
+                   f"else $CANARY_CONFIG, else ./{DEFAULT_CONFIG}.")
 @click.option("--policy", "-p", "policy_path", metavar="FILE", default=None,
               help="IAM policy document to check (JSON).")
 @click.option("--stage", "-s", metavar="STAGE", default=None,

@@ -133,3 +133,19 @@ def test_a_resource_the_emulator_refuses_is_one_line_naming_the_probe(tmp_path: 
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.startswith("error: probe reserved: the emulator refused to create ssm") and "reserved" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_an_s3_denial_is_worded_as_aws_words_it_and_its_fix_names_the_folder(tmp_path: Path):
+    # moto answers S3 denials with a bare "Access Denied"; S3 itself adds the context for same-account
+    # callers, so the rehearsal can say "implicit" and print the statement that fixes the API's writes.
+    (tmp_path / "canary.json").write_text(json.dumps({"probes": [
+        {"id": "put", "action": "s3:PutObject", "bucket": "media-dev", "prefix": "uploads/"}]}))
+    (tmp_path / "policy.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::media-dev/*"}]}))
+    p = cli("emulate", "--stage", "dev", "--project-dir", str(ROOT), "--config", "canary.json",
+            "--policy", "policy.json", "--format", "json", cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    (put,) = json.loads(p.stdout)["results"]
+    assert (put["outcome"], put["deny_reason"]) == ("DENIED", "implicit")
+    assert "because no identity-based policy allows the s3:PutObject action" in put["message"]
+    assert put["remediation"] == {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::media-dev/uploads/*"}
