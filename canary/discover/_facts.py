@@ -85,6 +85,7 @@ class Facts:
         return bases
 
     def _defer(self) -> Vals:
+        self.waiting = True
         if self.frames:
             self.frames[-1].deferred = True
         return EMPTY
@@ -104,6 +105,7 @@ class Facts:
         """Walk a module's or a function's body, or replay it when nothing it read has grown since."""
         memo = self.memos.get(id(node))
         if memo is not None and self._fresh(memo):
+            self.waiting = self.waiting or memo.deferred
             for key, call in memo.calls.items():
                 self.calls.setdefault(key, call)
             if self.frames:
@@ -128,5 +130,6 @@ class Facts:
         dead: str | None
         lenient: int
         changed: bool
+        waiting: bool
 
         def block(self, body: Iterable[ast.stmt], scope: Scope) -> None: ...

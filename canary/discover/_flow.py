@@ -63,6 +63,7 @@ class Flow:
         self.reach: dict[int, Reach] = {}  # fid -> the bindings that reach each use of a rebound local
         self._aug: dict[int, ast.BinOp] = {}  # id(`x += y`) -> `x + y`, evaluated as the new x
         self.changed = False
+        self.waiting = False  # something was left for a later pass (`_defer`)
         self.lenient = 0
         self.passes = 0
         self.order = dependency_order(modules)
@@ -179,16 +180,20 @@ class Flow:
         # The lenient passes come in two steps: first only in functions no call reaches (a route
         # handler's argument is unknown for good), then anywhere (a caller's value never came). A
         # helper's parameter is thus not read as unknown while its callers' values are still on the way.
+        # A phase whose last pass left nothing waiting for a later one ends the passes.
         for lenient in (0, 1, 2):
             self.lenient = lenient
             for _ in range(MAX_PASSES):
                 self.changed = False
+                self.waiting = False
                 self.calls = {}
                 self.passes += 1
                 for mod in self.order:
                     self._walk_unit(mod.tree, mod.tree.body, mod.scope)
                 if not self.changed:
                     break
+            if not self.waiting:
+                break
         return list(self.calls.values())
 
     def block(self, body: Iterable[ast.stmt], scope: Scope) -> None:
@@ -242,8 +247,11 @@ class Flow:
             for name, default in pos_defaults + kw_defaults:
                 values = self.rewritten(fn, name, self.eval(default, scope))
                 self._add((id(fscope), name + DEFAULT), values)
-                if self.lenient and fn.fid not in self.called:  # called by the framework: defaults apply
-                    self._add((id(fscope), name), values)
+                if fn.fid not in self.called:  # called by the framework: defaults apply (lenient passes)
+                    if self.lenient:
+                        self._add((id(fscope), name), values)
+                    else:
+                        self._defer()
             self.bind(scope, node.name, {FuncV(fn.fid)})
             self._walk_unit(node, node.body, fscope)
         elif isinstance(node, ast.ClassDef):

@@ -15,6 +15,7 @@ flow-insensitive facts.
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -49,16 +50,32 @@ def _merge(*states: State) -> State:
     return out
 
 
-def _untrackable(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """Names bound in ways this pass does not follow."""
+def _scan(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[dict[str, int], set[str], list[ast.Name]]:
+    """How often each name is bound in `fn`'s own body, the names bound in ways this pass does not
+    follow, and the names read.
+
+    Nested functions, classes and lambdas are their own scopes: only their names count here.
+    """
+    counts: dict[str, int] = {}
     bad: set[str] = set()
-    for node in ast.walk(fn):
-        if node is fn:
+    loads: list[ast.Name] = []
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+            elif isinstance(node.ctx, ast.Load):
+                loads.append(node)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bad.add(node.name)
+            todo.extend(node.decorator_list)
+            continue
+        if isinstance(node, ast.Lambda):
             continue
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             bad.update(node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bad.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             bad.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
@@ -77,7 +94,8 @@ def _untrackable(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
                     bad.add(n.rest)  # type: ignore[attr-defined]
         elif type(node).__name__ == "TryStar":
             bad.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-    return bad
+        todo.extend(ast.iter_child_nodes(node))
+    return counts, bad, loads
 
 
 def _targets(t: ast.expr) -> list[ast.Name]:
@@ -90,38 +108,36 @@ def _targets(t: ast.expr) -> list[ast.Name]:
 
 def reaching(fn: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> Reach:
     """The reaching bindings of the locals `fn` rebinds (a parameter assigned again, a name bound twice)."""
-    bad = _untrackable(fn)
-    counts: dict[str, int] = {p: 1 for p in params}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
+    counts, bad, loads = _scan(fn)
+    for p in params:
+        counts[p] = counts.get(p, 0) + 1
     reach = Reach(tracked={n for n, c in counts.items() if c >= 2 and n not in bad})
     if not reach.tracked:
         return reach
     for name in sorted(reach.tracked):
         reach.keys[name] = [ENTRY] if name in params else []
-    _Walker(reach).run(fn.body, {n: frozenset({ENTRY}) if n in params else frozenset() for n in reach.tracked})
+    reads = sorted((n for n in loads if n.id in reach.tracked), key=lambda n: (n.lineno, n.col_offset))
+    _Walker(reach, reads).run(fn.body, {n: frozenset({ENTRY}) if n in params else frozenset() for n in reach.tracked})
     return reach
 
 
 class _Walker:
-    def __init__(self, reach: Reach) -> None:
+    def __init__(self, reach: Reach, reads: list[ast.Name]) -> None:
         self.r = reach
+        self.reads = reads  # the uses of tracked names, in source order
+        self.at = [(n.lineno, n.col_offset) for n in reads]
         self.loops: list[tuple[list[State], list[State]]] = []  # (breaks, continues) per enclosing loop
 
     # -- expressions: record what reaches each use ---------------------------------------------
 
     def uses(self, node: ast.AST | None, state: State) -> None:
-        if node is None or state is None:
+        """Record `state` for every use of a tracked name inside the expression `node` (found by position)."""
+        if node is None or state is None or not self.reads:
             return
-        todo = [node]
-        while todo:
-            sub = todo.pop()
-            if isinstance(sub, ast.Name):
-                if sub.id in self.r.tracked and isinstance(sub.ctx, ast.Load):
-                    self.r.uses[id(sub)] = state.get(sub.id, frozenset())
-            elif not isinstance(sub, ast.Lambda):  # a lambda's body runs later: it sees every binding
-                todo.extend(ast.iter_child_nodes(sub))
+        lo = bisect.bisect_left(self.at, (node.lineno, node.col_offset))  # type: ignore[attr-defined]
+        hi = bisect.bisect_left(self.at, (node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+        for n in self.reads[lo:hi]:
+            self.r.uses[id(n)] = state.get(n.id, frozenset())
 
     def bind(self, t: ast.expr, state: State) -> State:
         if state is None:
