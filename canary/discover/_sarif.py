@@ -1,6 +1,6 @@
 """Write `discover --check` results as SARIF 2.1.0, so code scanning puts each gap on the line of its call.
 
-One result per checked call that is not granted (error), unresolved (warning) or conditional (note),
+One result per checked call that is not granted (error), unresolved (warning), conditional or advisory (note),
 located at the call's file and line. Paths are relative to the repository root the run starts in
 (GitHub resolves them against the checkout), else to the app directory.
 """
@@ -25,6 +25,9 @@ RULES: dict[str, tuple[str, str, str]] = {  # verdict -> (rule id, level, short 
                    "The source does not tell the whole resource name; the policy grants only some of its values"),
     "CONDITIONAL": ("permission-conditional", "note",
                     "The policy grants this call only when a Condition holds (not evaluated offline)"),
+    "ADVISORY": ("permission-advisory", "note",
+                 "The policy lacks an action the call needs only in a rare case (a failed multipart upload's "
+                 "clean-up): not a gap"),
     "UNMAPPED": ("permission-unmapped", "warning",
                  "AWS lists no IAM action for this operation, or botocore has no model for the service: "
                  "check its permission by hand"),
@@ -40,10 +43,10 @@ def _uri(app_dir: Path, rel: str) -> str:
 
 
 def _result(row: Row, app_dir: Path) -> dict[str, Any]:
-    rule, level, _ = RULES[row.verdict]
+    rule, level, _ = RULES["ADVISORY" if row.finding.advisory is not None else row.verdict]
     text = f"{row.finding.action} on {row.resource}: {row.verdict}. {row.reason}"
     if row.to_fill:
-        text += f". The source does not tell: {', '.join(row.to_fill)}"
+        text += f". To fill in: {'; '.join(row.to_fill)}"
     return {
         "ruleId": rule, "level": level, "message": {"text": text},
         "locations": [{"physicalLocation": {

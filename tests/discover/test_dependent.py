@@ -269,3 +269,12 @@ def test_a_batch_call_needs_every_table_it_names(tmp_path: Path) -> None:
                                     "arn:aws:dynamodb:*:*:table/shop-prices": "NOT_GRANTED"}
     assert result.statements() == [{"Effect": "Allow", "Action": "dynamodb:BatchGetItem",
                                     "Resource": "arn:aws:dynamodb:*:*:table/shop-prices"}]
+
+
+def test_sarif_reports_the_abort_warning_as_a_note_not_an_error() -> None:
+    code, out = run(str(APP), "--check", "--stage", "dev", "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    levels = {(r["properties"]["action"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): (
+        r["ruleId"], r["level"]) for r in results if "properties" in r}
+    assert levels[("s3:AbortMultipartUpload", 11)] == ("permission-advisory", "note")
+    assert levels[("s3:PutObjectAcl", 11)] == ("permission-not-granted", "error")
