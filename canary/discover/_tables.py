@@ -204,8 +204,8 @@ TRANSFER_ADVISORY: dict[str, tuple[str, str]] = {
 OPTIONAL_RESOURCE_PARAMS: dict[str, tuple[str, ...]] = {
     "polly:StartSpeechSynthesisTask": ("LexiconNames",),
     "polly:SynthesizeSpeech": ("LexiconNames",),
-    "translate:TranslateText": ("TerminologyNames", "Settings"),
-    "translate:TranslateDocument": ("TerminologyNames", "Settings"),
+    "translate:TranslateText": ("TerminologyNames",),
+    "translate:TranslateDocument": ("TerminologyNames",),
 }
 
 # Dict-valued parameters whose entries are parameters too: boto3's managed transfers pass ExtraArgs on
