@@ -147,3 +147,20 @@ def test_a_queue_url_from_get_queue_url_kept_on_self_names_the_queue(tmp_path: P
     found = discover(tmp_path, env={"QUEUE_NAME": "dev-jobs"})
     assert {(f.action, f.resource) for f in found.findings} == {
         ("sqs:GetQueueUrl", "arn:aws:sqs:*:*:dev-jobs"), ("sqs:SendMessage", "arn:aws:sqs:*:*:dev-jobs")}
+
+
+def test_the_dependent_action_table_names_real_actions_and_real_parameters() -> None:
+    """A typo in the table would add an action AWS does not have, or wait for a parameter no call passes."""
+    from canary.discover._tables import DEPENDENT_ACTIONS, OPTIONAL_RESOURCE_PARAMS, TRANSFER_ADVISORY
+
+    boto_name = {"s3": "s3", "iam": "iam", "translate": "translate", "polly": "polly"}
+    for (prefix, operation), rules in DEPENDENT_ACTIONS.items():
+        members = models.input_members(boto_name[prefix], operation)
+        for param, _, action, _ in rules:
+            assert models.iam_action_exists(action), action
+            assert not param or param in members, (operation, param)
+    for action, _ in TRANSFER_ADVISORY.values():
+        assert models.iam_action_exists(action)
+    for action, params in OPTIONAL_RESOURCE_PARAMS.items():
+        prefix, _, name = action.partition(":")
+        assert models.iam_action_exists(action) and set(params) <= models.input_members(prefix, name), action
