@@ -191,12 +191,17 @@ def _module_tree(root: Path | None, dotted: str) -> Any:
     return None
 
 
+# Lambda's reserved variables holding the execution role's credentials (a function cannot set them)
+_ROLE_KEYS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+
+
 def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: int = 0,
                    root: Path | None = None) -> bool:
-    """True when the expression is None whenever the stage runs: `None`, or `os.getenv("X")` /
-    `os.environ.get("X")` with no default for a variable the stage does not set, directly or through a
-    name assigned only such values (in the function, then the module, or the project module it is
-    imported from). Anything else may be a real value.
+    """True when the expression leaves the stage's role signing whenever the stage runs: `None`,
+    `os.getenv("X")` / `os.environ.get("X")` with no default for a variable the stage does not set, or
+    the role's own keys Lambda puts in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`,
+    directly or through a name assigned only such values (in the function, then the module, or the
+    project module it is imported from). Anything else may be another account's keys.
     """
     import ast
 
@@ -204,12 +209,17 @@ def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: 
         return False
     if isinstance(expr, ast.Constant):
         return expr.value is None
+    if (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "environ"
+            and isinstance(expr.slice, ast.Constant)):
+        return expr.slice.value in _ROLE_KEYS and expr.slice.value not in env
     if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
         f = expr.func
         getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
             f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
         name = expr.args[0]
         if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str):
+            if name.value in _ROLE_KEYS and name.value not in env:
+                return True  # Lambda sets it to the role's own credentials
             unset = name.value not in env
             return unset and (len(expr.args) == 1 or _none_in_stage(expr.args[1], scopes, env, depth + 1, root))
         return False

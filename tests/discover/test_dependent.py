@@ -278,3 +278,35 @@ def test_sarif_reports_the_abort_warning_as_a_note_not_an_error() -> None:
         r["ruleId"], r["level"]) for r in results if "properties" in r}
     assert levels[("s3:AbortMultipartUpload", 11)] == ("permission-advisory", "note")
     assert levels[("s3:PutObjectAcl", 11)] == ("permission-not-granted", "error")
+
+
+def test_keys_read_from_lambdas_own_credential_variables_are_the_role(tmp_path: Path) -> None:
+    from tests.discover._project import write
+
+    write(tmp_path, {
+        "app.py": """
+            import os
+            import boto3
+            from chalice import Chalice
+
+            app = Chalice(app_name="keys")
+
+
+            @app.route("/a")
+            def a():
+                s3 = boto3.client("s3", aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                                  aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+                                  aws_session_token=os.environ["AWS_SESSION_TOKEN"])
+                return s3.get_object(Bucket="keys-a", Key="k")
+
+
+            @app.route("/b")
+            def b():
+                s3 = boto3.client("s3", aws_access_key_id=os.environ["PARTNER_KEY_ID"],
+                                  aws_secret_access_key=os.environ["PARTNER_SECRET"])
+                return s3.get_object(Bucket="keys-b", Key="k")
+            """,
+    })
+    own = {f.resource: f.own_credentials for f in discover(tmp_path, env={}).findings}
+    assert own["arn:aws:s3:::keys-a/k"] is None        # the role's own keys, as Lambda hands them over
+    assert own["arn:aws:s3:::keys-b/k"] is not None    # another account's (os.environ[...] fails if unset)
