@@ -71,6 +71,8 @@ def _scan(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[dict[str, int], s
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bad.add(node.name)
             todo.extend(node.decorator_list)
+            # a nested function that rebinds one of ours (`nonlocal x`) may do so at any time
+            bad.update(n for sub in ast.walk(node) if isinstance(sub, ast.Nonlocal) for n in sub.names)
             continue
         if isinstance(node, ast.Lambda):
             continue

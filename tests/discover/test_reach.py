@@ -119,3 +119,10 @@ def test_the_stage_decides_an_instance_flag_and_only_that_arms_prefix_reaches_th
     prod = CliRunner().invoke(cli, ["discover", app, "--check", "--stage", "prod"])
     assert prod.exit_code == 1  # the prod policy grants dev/* only: a real gap on prod/...
     assert "flow-media-assets/prod/image/?.png" in prod.output and "prod/dev/" not in prod.output
+
+
+def test_a_name_a_nested_function_rebinds_is_not_tracked() -> None:
+    fn = ast.parse("def f(key):\n    key = 'a/' + key\n    def g():\n        nonlocal key\n        key = 'b'\n"
+                   "    g()\n    put(key)\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    assert "key" not in reaching(fn, ["key"]).tracked
