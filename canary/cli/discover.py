@@ -124,8 +124,8 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
 @click.option("--check", "do_check", is_flag=True,
               help="Compare with the policy the stage deploys; exit 1 on a gap and print the statements to add.")
 @click.option("--strict", is_flag=True, help="With --check: exit 1 on UNRESOLVED calls too.")
-@click.option("--region", default="*", show_default=True, help="Region for the ARNs (default: any).")
-@click.option("--account", default="*", show_default=True, help="Account id for the ARNs (default: any).")
+@click.option("--region", default="*", help="Region for the ARNs (default: any region, written *).")
+@click.option("--account", default="*", help="Account id for the ARNs (default: any account, written *).")
 @fail_on_canary_error
 def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_check: bool, strict: bool,
              region: str, account: str) -> None:
