@@ -80,6 +80,25 @@ def resource_index(service: str, rtype: str) -> dict[str, tuple[str, Any]]:
     return index
 
 
+@functools.lru_cache(maxsize=None)
+def loaded_attributes(service: str, rtype: str) -> frozenset[str]:
+    """The attributes of a boto3 resource that its first read loads (`table.key_schema` calls DescribeTable)."""
+    from botocore import xform_name
+
+    model = models.resource_model(service) or {}
+    defn = model.get("resources", {}).get(rtype, {})
+    if "load" not in defn or not defn.get("shape"):
+        return frozenset()
+    try:
+        shape = models._service_model(service).shape_for(defn["shape"])
+    except Exception:  # noqa: BLE001 - a model botocore cannot read: no lazy loads known
+        return frozenset()
+    index = resource_index(service, rtype)
+    idents = {xform_name(i) for i in identifiers(service, rtype)}
+    return frozenset(n for n in (xform_name(m) for m in getattr(shape, "members", {}))
+                     if n not in index and n not in idents)
+
+
 def identifiers(service: str, rtype: str) -> list[str]:
     model = models.resource_model(service) or {}
     return [i["name"] for i in model.get("resources", {}).get(rtype, {}).get("identifiers", [])]
@@ -172,6 +191,19 @@ class Calls:
         if isinstance(obj, ResourceV):
             return self._resource_method(obj, m.name, args, kwargs, node, scope)
         return EMPTY
+
+    def lazy_load(self, res: ResourceV, attr: ast.Attribute, scope: Scope) -> None:
+        """`table.key_schema`: the first read of a resource's attribute loads it (DescribeTable, HeadObject, ...)."""
+        if not res.rtype or attr.attr not in loaded_attributes(res.service, res.rtype):
+            return
+        spec = resource_index(res.service, res.rtype).get("load")
+        if spec is None:
+            return
+        call = self._load_calls.get(id(attr))
+        if call is None:  # a call node of its own, so the site is recorded like any other
+            call = self._load_calls[id(attr)] = ast.copy_location(ast.Call(func=attr, args=[], keywords=[]), attr)
+        self._record_request(call, scope, res, spec[1].get("request", {}), {},
+                             f"{res.rtype}.{attr.attr} (loads the {res.rtype})")
 
     @staticmethod
     def _positional(names: tuple[str, ...], args: list[Vals], kwargs: dict[str, Vals]) -> dict[str, Vals]:

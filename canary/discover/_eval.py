@@ -78,6 +78,8 @@ class Eval:
             out: set[Value] = set()
             for v in self.eval(node.value, scope):
                 out |= self.attribute(v, node.attr)
+                if isinstance(v, ResourceV) and v.rtype:
+                    self.lazy_load(v, node, scope)
             return frozenset(out)
         if isinstance(node, ast.Call):
             return self.call(node, scope)

@@ -61,7 +61,8 @@ class Flow:
         self.classes: dict[int, Klass] = {}
         self.node_scope: dict[int, Scope] = {}  # id(def node) -> its own scope
         self.reach: dict[int, Reach] = {}  # fid -> the bindings that reach each use of a rebound local
-        self._aug: dict[int, ast.BinOp] = {}  # id(`x += y`) -> `x + y`, evaluated as the new x
+        self._aug: dict[int, ast.BinOp] = {}
+        self._load_calls: dict[int, ast.Call] = {}  # id(`table.key_schema`) -> the load call it stands for  # id(`x += y`) -> `x + y`, evaluated as the new x
         self.changed = False
         self.waiting = False  # something was left for a later pass (`_defer`)
         self.lenient = 0

@@ -99,3 +99,25 @@ def test_a_project_that_imports_by_computed_name_marks_nothing(tmp_path: Path) -
     files["app.py"] = LEFTOVER["app.py"] + "\n    import importlib\n    plugin = importlib.import_module('chalicelib.' + 'db')\n"
     marks = {c.operation: c.not_in_stage for c in calls(write(tmp_path, files))}
     assert marks["Scan"] is None
+
+
+SHORTENER = {"app.py": """
+    import boto3
+    from chalice import Chalice
+
+    app = Chalice(app_name="shortener")
+    table = boto3.resource("dynamodb").Table("url-shortener-table")
+
+
+    @app.route("/{code}")
+    def resolve(code):
+        key_names = [k["AttributeName"] for k in table.key_schema]
+        return table.get_item(Key={key_names[0]: code}).get("Item")
+    """}
+
+
+def test_reading_a_resource_attribute_loads_the_resource(tmp_path: Path) -> None:
+    found = {(c.operation, c.line): dict(c.params) for c in calls(write(tmp_path, SHORTENER))}
+    assert ("DescribeTable", 11) in found
+    assert [a.literal for a in found[("DescribeTable", 11)]["TableName"]] == ["url-shortener-table"]
+    assert ("GetItem", 12) in found
