@@ -96,8 +96,22 @@ def _unresolved(names: tuple[str, ...], params: Mapping[str, Any], env: Mapping[
     return None
 
 
-def _probe(finding: Finding, params: Mapping[str, Any], env: Mapping[str, str]) -> tuple[dict[str, Any] | None,
-                                                                                         list[str]]:
+# Calls whose `Key=` names the table's whole primary key (a Query's key condition may name only part of it).
+_WHOLE_KEY_OPS = frozenset({"GetItem", "DeleteItem", "UpdateItem"})
+
+
+def _table_keys(discovery: Discovery) -> dict[str, tuple[str, ...]]:
+    """The primary key attribute names of each table, from the calls that show a whole `Key=` for it."""
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for f in discovery.findings:
+        if f.operation in _WHOLE_KEY_OPS and f.key_names and " | " not in f.resource and "?" not in f.resource:
+            seen.setdefault(f.resource, set()).add(tuple(sorted(f.key_names)))
+    # one table, one key: calls that disagree leave it unknown rather than guessed
+    return {table: keys.pop() for table, keys in seen.items() if len(keys) == 1}
+
+
+def _probe(finding: Finding, params: Mapping[str, Any], env: Mapping[str, str],
+           table_keys: Mapping[str, tuple[str, ...]] | None = None) -> tuple[dict[str, Any] | None, list[str]]:
     """(probe, []) when every required field is known; (None, what to fill) otherwise."""
     from canary.probes import PROBES
 
@@ -110,10 +124,13 @@ def _probe(finding: Finding, params: Mapping[str, Any], env: Mapping[str, str]) 
         key = info.alias or name
         if _is_dict(info.annotation):
             if info.is_required():
-                if finding.key_names:
-                    probe[key] = {k: SENTINEL for k in finding.key_names}
+                known = (finding.key_names if finding.operation in _WHOLE_KEY_OPS else ()) or \
+                    (table_keys or {}).get(finding.resource) or finding.key_names
+                if known:
+                    probe[key] = {k: SENTINEL for k in known}
                 else:
-                    missing.append(f"{key}: the table's key attribute names (the source does not show a Key=...)")
+                    missing.append(f"{key}: the table's key attribute names (no call to this table shows its "
+                                   "whole key in a Key=...)")
             continue
         value = _value((name, key), params, env) if _from_code(name) else None
         if value is None and name == "prefix" and finding.service == "s3":
@@ -142,9 +159,10 @@ def _plan(discovery: Discovery) -> tuple[list[dict[str, Any]], list[dict[str, An
     probes: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     yes, _ = discovery.probed()
+    table_keys = _table_keys(discovery)
     for f in yes:
         for params in _combos(f):
-            p, missing = _probe(f, params, discovery.env)
+            p, missing = _probe(f, params, discovery.env, table_keys)
             if p is not None:
                 if p not in probes:
                     probes.append(p)
