@@ -23,6 +23,9 @@ __all__ = ["template", "provision", "invoke", "deploy", "chalice_deploy", "deplo
            "slack_policy_for"]
 
 INVOKE_READ_TIMEOUT_S = 120  # above the function's own timeout (60 s in the shipped config)
+# Total bounds (a read timeout alone never trips on an answer that drips one byte at a time).
+INVOKE_TOTAL_S = 150.0
+PROVISION_TOTAL_S = 180.0
 
 _project = click.option("--project-dir", default=".", show_default=True, type=click.Path(file_okay=False),
                         help="The Chalice project (holds .chalice/config.json).")
@@ -122,10 +125,14 @@ def deployed_function_arn(project_dir: Path, stage: str, name: str) -> str:
 @_project
 @click.option("--region", default=None, help="AWS region (default: the usual boto3 resolution).")
 @click.option("--no-sentinels", is_flag=True, help="Only the topic and alarms; do not create probe sentinels.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=PROVISION_TOTAL_S, show_default=True,
+              help="Total seconds for each part (alarms, sentinels), whatever the network does; then exit 3.")
 @fail_on_canary_error
-def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bool) -> None:
+def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bool, timeout_s: float) -> None:
     """Create or update the stage's alarm topic, alarms and probe sentinels (idempotent)."""
     import boto3
+
+    from canary._deadline import DeadlineExceeded, within
 
     from canary.alarms import FUNCTION_CANARY, FUNCTION_SLACK
     from canary.alarms import provision as provision_alarms
@@ -137,8 +144,12 @@ def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bo
     function = _deployed(root, stage).get(FUNCTION_CANARY)
     slack_function = _deployed(root, stage).get(FUNCTION_SLACK)
     try:
-        done = provision_alarms(session, stage, checked.config.settings.namespace, function_name=function,
-                                slack_function_name=slack_function)
+        done = within(lambda: provision_alarms(session, stage, checked.config.settings.namespace,
+                                               function_name=function, slack_function_name=slack_function),
+                      timeout_s, name="provision")
+    except DeadlineExceeded:
+        _fail(f"provision failed: AWS did not finish answering within {timeout_s:.0f} s (abandoned; run it again, "
+              "it is idempotent)", 3)
     except Exception as exc:  # noqa: BLE001 - AWS said no: show it, exit 3
         _fail(f"provision failed: {_aws_error(exc)}", 3)
     click.echo(f"topic   {done['topic_arn']}")
@@ -152,8 +163,10 @@ def provision(stage: str, project_dir: str, region: str | None, no_sentinels: bo
     from canary.sentinels import SentinelError, provision_sentinels
 
     try:
-        for line in provision_sentinels(checked.config, session):
+        for line in within(lambda: list(provision_sentinels(checked.config, session)), timeout_s, name="sentinels"):
             click.echo(f"sentinel {line}")
+    except DeadlineExceeded:
+        _fail(f"sentinels: AWS did not finish answering within {timeout_s:.0f} s (abandoned; run provision again)", 3)
     except SentinelError as exc:  # AWS refused or failed: an error, not a usage problem
         _fail(f"sentinels: {exc}", 3)
     except CanaryError:
@@ -170,17 +183,29 @@ def _aws_error(exc: BaseException) -> str:
 
 
 def invoke_function(session: Any, function: str, payload: dict[str, Any], *,
-                    endpoint_url: str | None = None) -> dict[str, Any]:
-    """Invoke the manual canary synchronously, once (no SDK retry: a retry would probe twice)."""
+                    endpoint_url: str | None = None, total_s: float = INVOKE_TOTAL_S) -> dict[str, Any]:
+    """Invoke the manual canary synchronously, once (no SDK retry: a retry would probe twice).
+
+    The whole call, answer included, ends within `total_s` (canary._deadline.within cuts its socket).
+    """
     from botocore.config import Config
+
+    from canary._deadline import DeadlineExceeded, within
 
     region = function.split(":")[3] if function.startswith("arn:") else None
     client = session.client("lambda", region_name=region or session.region_name, endpoint_url=endpoint_url,
-                            config=Config(read_timeout=INVOKE_READ_TIMEOUT_S, connect_timeout=10,
+                            config=Config(read_timeout=min(INVOKE_READ_TIMEOUT_S, total_s), connect_timeout=10,
                                           retries={"total_max_attempts": 1}))
-    resp = client.invoke(FunctionName=function, InvocationType="RequestResponse",
-                         Payload=json.dumps(payload).encode())
-    body = resp["Payload"].read()
+
+    def call() -> tuple[dict[str, Any], bytes]:
+        resp = client.invoke(FunctionName=function, InvocationType="RequestResponse",
+                             Payload=json.dumps(payload).encode())
+        return resp, resp["Payload"].read()
+
+    try:
+        resp, body = within(call, total_s, name="invoke")
+    except DeadlineExceeded:
+        raise FunctionFailed(f"{function}: no complete answer within {total_s:.0f} s (the call was abandoned)") from None
     try:
         data = json.loads(body) if body else None
     except ValueError:
@@ -208,8 +233,11 @@ class FunctionFailed(Exception):
               help='{} runs every probe; {"probes": ["id"], "publish": false} runs some, publishes nothing.')
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--region", default=None, help="AWS region (default: from the ARN, else boto3's).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=INVOKE_TOTAL_S, show_default=True,
+              help="Total seconds for the invocation and its answer, whatever the network does; then exit 3.")
 @fail_on_canary_error
-def invoke(stage: str, project_dir: str, function: str | None, payload: str, fmt: str, region: str | None) -> None:
+def invoke(stage: str, project_dir: str, function: str | None, payload: str, fmt: str, region: str | None,
+           timeout_s: float) -> None:
     """Run the deployed canary now and exit like `run`: the post-deploy gate."""
     import boto3
 
@@ -225,7 +253,7 @@ def invoke(stage: str, project_dir: str, function: str | None, payload: str, fmt
     target = function or deployed_function_arn(Path(project_dir), stage, FUNCTION_INVOKE)
     session = boto3.Session(region_name=region) if region else boto3.Session()
     try:
-        report = invoke_function(session, target, body)
+        report = invoke_function(session, target, body, total_s=timeout_s)
     except FunctionFailed as exc:
         _fail(str(exc), 3)
     except Exception as exc:  # noqa: BLE001 - unreachable, not found, not allowed to invoke
