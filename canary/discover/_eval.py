@@ -47,7 +47,7 @@ from canary.discover._values import (
 )
 from canary.discover import _models as models
 from canary.discover import _strings as strings
-from canary.discover._calls import DEFAULT, EMPTY, OPAQUE, Vals, capped, resource_index
+from canary.discover._calls import DEFAULT, EMPTY, MAX_VALUES, OPAQUE, Vals, capped, resource_index
 from canary.discover._parse import Func, Klass, Scope
 
 __all__ = ["Eval"]
@@ -97,8 +97,9 @@ class Eval:
                 if ls or rs:
                     ls = ls or [StrV.unknown(self.source(node.left))]
                     rs = rs or [StrV.unknown(self.source(node.right))]
-                    ls = capped(ls, 4, self.source(node.left))
-                    rs = capped(rs, 4, self.source(node.right))
+                    one = MAX_VALUES - 1 if len(ls) == 1 or len(rs) == 1 else 4  # a fixed side: no product
+                    ls = capped(ls, one, self.source(node.left))
+                    rs = capped(rs, one, self.source(node.right))
                     return frozenset(StrV.join([a, b]) for a in ls for b in rs)
             return EMPTY
         if isinstance(node, ast.Subscript):
@@ -182,7 +183,12 @@ class Eval:
         return self._source[key]
 
     def _fstring(self, node: ast.JoinedStr, scope: Scope) -> Vals:
-        """Each alternative of each field gives an alternative of the string (a hole says when some were cut)."""
+        """Each alternative of each field gives an alternative of the string (a hole says when some were cut).
+
+        One field keeps as many alternatives as a fact may hold; several keep 4 each (their product grows).
+        """
+        fields = sum(isinstance(v, ast.FormattedValue) for v in node.values)
+        cap = MAX_VALUES - 1 if fields == 1 else 4
         pieces: list[list[StrV]] = []
         for v in node.values:
             if isinstance(v, ast.Constant) and isinstance(v.value, str):
@@ -193,7 +199,7 @@ class Eval:
                     return self._defer()  # not known yet: wait for the next pass
                 strs = [x for x in vals if isinstance(x, StrV)]
                 if strs and v.format_spec is None and v.conversion in (-1, 115):
-                    pieces.append(capped(strs, 4, self.source(v.value)))
+                    pieces.append(capped(strs, cap, self.source(v.value)))
                 else:
                     pieces.append([StrV.unknown(self.source(v.value))])
         return frozenset(strings.combine(pieces))
