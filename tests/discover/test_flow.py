@@ -220,3 +220,27 @@ def test_many_fields_with_many_alternatives_stay_bounded_and_say_so(tmp_path: Pa
                                       f"    boto3.client('s3').put_object(Bucket='b', Key=f'{key}', Body=b'')\n"})
     keys = by_operation(root)["PutObject"]["Key"]
     assert 1 < len(keys) <= 13 and all("?" in k for k in keys)  # holes where alternatives were cut
+
+
+UPLOADS = {"app.py": """
+    import boto3
+    from chalice import Chalice
+
+    app = Chalice(app_name="uploads")
+    s3 = boto3.client("s3")
+
+
+    def upload(folder, body):
+        s3.put_object(Bucket="uploads-media", Key=f"dev/{folder}/latest", Body=body)
+
+
+    @app.route("/a", methods=["PUT"])
+    def a():
+        for folder in ("avatars", "banners", "covers", "docs", "icons", "resumes"):
+            upload(folder, app.current_request.raw_body)
+    """}
+
+
+def test_one_varying_part_keeps_every_callers_value_without_a_cut(tmp_path: Path) -> None:
+    keys = by_operation(write(tmp_path, UPLOADS))["PutObject"]["Key"]
+    assert keys == {f"dev/{f}/latest" for f in ("avatars", "banners", "covers", "docs", "icons", "resumes")}
