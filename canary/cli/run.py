@@ -48,6 +48,20 @@ def _region() -> str | None:
 _REGION = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)*-[0-9]+")
 
 
+def _check_account(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{12}", value):
+        raise click.BadParameter(f"{value!r} is not a 12-digit AWS account ID")
+    return value
+
+
+def _partition_of(region: str | None) -> str:
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def _check_region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A region name as AWS spells them (`eu-west-1`, `us-gov-west-1`), or a usage error (exit 2)."""
     if value is not None and not _REGION.fullmatch(value):
@@ -64,9 +78,12 @@ def _check_region(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--probe", "probe_ids", multiple=True, metavar="ID", help="Run only this probe (repeatable).")
 @click.option("--region", default=None, callback=_check_region,
               help="AWS region. Default: standard boto3 resolution (AWS_REGION, profile).")
+@click.option("--account", default=None, callback=_check_account, metavar="ACCOUNT",
+              help="The 12-digit account the probed resources live in. Default: asked of STS, beside the probes; "
+                   "giving it lets SQS and SNS probes build their URLs even when STS is slow or down.")
 @fail_on_canary_error
 def run(config_path: str | None, stage: str | None, fmt: str | None, no_publish: bool, explain: bool,
-        probe_ids: tuple[str, ...], region: str | None) -> None:
+        probe_ids: tuple[str, ...], region: str | None, account: str | None) -> None:
     """Run the probes now with the ambient AWS credentials.
 
     Credentials and endpoint come from the standard boto3 chain (AWS_PROFILE, env vars, SSO,
@@ -94,7 +111,9 @@ def run(config_path: str | None, stage: str | None, fmt: str | None, no_publish:
     progress = _progress(len(config.probes))
     try:
         report = run_probes(config, region=region, stage=stage or config.settings.stage,
-                            on_result=progress.tick if progress else None)
+                            on_result=progress.tick if progress else None,
+                            account_arn=f"arn:{_partition_of(region or _region())}:iam::{account}:root"
+                            if account else None)
     finally:
         if progress:
             progress.close()

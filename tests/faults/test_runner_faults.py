@@ -227,3 +227,26 @@ def test_a_broken_answer_is_an_error_never_a_verdict(emu, faults_emu, creds, tab
         assert r.transient and r.attempts == 2, (r.error_code, r.message)  # retried once, failed the same way
     assert "{account}" not in (r.message or "") + r.resource
     assert exit_code(report) == 3
+
+
+def test_the_cli_with_account_keeps_an_sqs_denial_when_sts_drips(emu, faults_emu, tmp_path: Path):
+    # In Lambda the account comes from the function's ARN; from a laptop or CI, `run --account` gives it,
+    # so a probe whose request names the account (an SQS queue URL) does not wait on STS.
+    queue = f"faults-{os.getpid()}-cliq"
+    emu.client("sqs").create_queue(QueueName=queue)
+    arn = emu.create_role(f"faults-{os.getpid()}-cli", {"Version": "2012-10-17", "Statement": [
+        allow("sqs:GetQueueAttributes")]})
+    creds = emu.assume(arn)
+    faults_emu.on(drip(interval=0.2), service="sts")
+    config = tmp_path / "canary.json"
+    config.write_text(json.dumps({"version": 1, "probe_timeout_s": 1, "deadline_s": 10, "probes": [
+        {"id": "attrs", "action": "sqs:GetQueueAttributes", "queue": queue},
+        {"id": "send", "action": "sqs:SendMessage", "sentinel_queue": queue}]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(creds.env(), AWS_ENDPOINT_URL=faults_emu.url, AWS_DEFAULT_REGION="us-east-1")
+    cli = Path(sys.executable).parent / "permission-canary"
+    proc = subprocess.run([str(cli), "run", "--config", str(config), "--format", "json", "--no-publish",
+                           "--account", "123456789012"], env=env, capture_output=True, text=True, timeout=DETECTOR_S)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert {r["id"]: r["outcome"] for r in report["results"]} == {"attrs": "ALLOWED", "send": "DENIED"}
