@@ -26,8 +26,12 @@ def _read_json(path: str, what: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CanaryError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CanaryError(f"{path}: the {what} is not UTF-8 text") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise CanaryError(f"{path}: the {what} nests too deeply to be read") from None
     except ValueError as exc:
         # A report file may also be the raw log line, with the Lambda runtime's prefix before the JSON.
         from canary.notifiers.report import parse_report_line

@@ -71,7 +71,10 @@ def parse_alarm(message: str) -> Alarm:
     try:
         data = json.loads(message)
     except ValueError as exc:
-        raise AlarmMessageError(f"the SNS message is not JSON ({exc.msg} at position {exc.pos})") from None
+        raise AlarmMessageError(f"the SNS message is not JSON ({getattr(exc, 'msg', exc)} at position "
+                                f"{getattr(exc, 'pos', '?')})") from None
+    except RecursionError:
+        raise AlarmMessageError("the SNS message nests too deeply to be a CloudWatch alarm notification") from None
     return alarm_from_dict(data)
 
 
@@ -94,6 +97,17 @@ def _str(data: Mapping[str, Any], key: str) -> str | None:
 
 def alarm_from_dict(data: Any) -> Alarm:
     """Validate the alarm JSON: `AlarmName` and a known `NewStateValue` are required, the rest optional."""
+    try:
+        return _alarm_from_dict(data)
+    except AlarmMessageError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
+        # Fields of the wrong type (a MetricStat that is a number): not what CloudWatch sends.
+        raise AlarmMessageError(f"the alarm message has fields of the wrong shape ({type(exc).__name__}); "
+                                "CloudWatch never sends this") from None
+
+
+def _alarm_from_dict(data: Any) -> Alarm:
     data = _unwrap_sns(data)
     if not isinstance(data, dict):
         raise AlarmMessageError(f"the SNS message is JSON but not an object (got {type(data).__name__})")
@@ -143,8 +157,10 @@ def _metric_of(trigger: Mapping[str, Any]) -> tuple[str | None, str | None, dict
     if isinstance(trigger.get("MetricName"), str):
         return trigger["MetricName"], _str(trigger, "Namespace"), _dimensions(trigger.get("Dimensions"))
     found: list[tuple[str, str | None, dict[str, str]]] = []
-    for m in trigger.get("Metrics") or []:
-        metric = ((m or {}).get("MetricStat") or {}).get("Metric") if isinstance(m, dict) else None
+    metrics = trigger.get("Metrics")
+    for m in metrics if isinstance(metrics, list) else []:
+        stat = m.get("MetricStat") if isinstance(m, dict) else None
+        metric = stat.get("Metric") if isinstance(stat, dict) else None
         if isinstance(metric, dict) and isinstance(metric.get("MetricName"), str):
             found.append((metric["MetricName"], _str(metric, "Namespace"), _dimensions(metric.get("Dimensions"))))
     known = [f for f in found if f[0] in _KIND_BY_METRIC]
