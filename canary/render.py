@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from canary.classify import DENY_ADVICE
@@ -22,6 +23,14 @@ def summary_line(report: dict[str, Any]) -> str:
     who = report.get("principal") or "unknown principal"
     return (f"{s.get('allowed', 0)} allowed, {s.get('denied', 0)} denied, {s.get('error', 0)} errors "
             f"in {report.get('duration_ms', 0)} ms — stage {report.get('stage')}, as {who}")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(text: Any) -> str:
+    """Text from a config or AWS with control characters shown as `?`: an ESC in an S3 key must not drive the terminal."""
+    return _CONTROL.sub("?", str(text))
 
 
 def _detail(r: dict[str, Any]) -> str:
@@ -72,15 +81,15 @@ def render_table(report: dict[str, Any], console: Any | None = None) -> None:
     table.add_column("detail", overflow="fold")
     results = report.get("results", [])
     for r in results:
-        table.add_row(Text(str(r["outcome"]), style=OUTCOME_STYLE.get(r["outcome"], "")), Text(str(r["id"])),
-                      Text(str(r["action"])), Text(_detail(r)))
+        table.add_row(Text(str(r["outcome"]), style=OUTCOME_STYLE.get(r["outcome"], "")), Text(_plain(r["id"])),
+                      Text(_plain(r["action"])), Text(_plain(_detail(r))))
     con.print(table)
     for r in results:
         tip = advice(r, report.get("stage"))
         if tip:
-            con.print(Text(f"{r['outcome']} {r['id']}", style=OUTCOME_STYLE.get(r["outcome"], "")),
-                      Text(f"({r['action']} on {r.get('resource') or '?'})"))
-            con.print(Text("  " + tip.replace("\n", "\n  ")), soft_wrap=True)
+            con.print(Text(_plain(f"{r['outcome']} {r['id']}"), style=OUTCOME_STYLE.get(r["outcome"], "")),
+                      Text(_plain(f"({r['action']} on {r.get('resource') or '?'})")))
+            con.print(Text("  " + "\n  ".join(_plain(line) for line in tip.split("\n"))), soft_wrap=True)
     ok = report.get("ok")
     con.print(Text(("OK: " if ok else "NOT OK: ") + summary_line(report), style="green" if ok else "red"))
 

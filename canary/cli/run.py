@@ -92,6 +92,10 @@ def run(config_path: str | None, stage: str | None, fmt: str | None, no_publish:
 
     Exit: 0 all allowed, 1 any denied, 3 errors but none denied, 2 usage/config error.
     """
+    env_region = _region()
+    if region is None and env_region and not _REGION.fullmatch(env_region):
+        raise click.BadParameter(f"{env_region!r} (from AWS_REGION / AWS_DEFAULT_REGION) is not an AWS region name "
+                                 "(e.g. eu-west-1)", param_hint="--region")
     config = load_cli_config(config_path, stage).select(list(probe_ids) or None)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if explain:

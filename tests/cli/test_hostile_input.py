@@ -150,3 +150,30 @@ def test_validate_shows_control_characters_in_a_resource_escaped(project: Path) 
     assert p.returncode == 0, p.stderr
     assert "\x1b" not in p.stdout and "\x07" not in p.stdout
     assert "uploads-dev/a\\x1b[31mred\\x07" in p.stdout
+
+
+def test_control_characters_from_aws_or_config_never_reach_the_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    report = {"stage": "dev", "results": [{"id": "s3-\x1b[2Jwipe", "action": "s3:GetObject", "outcome": "ERROR",
+                                           "resource": "arn:aws:s3:::b/\x1b]0;title\x07k", "error_code": "X",
+                                           "message": "bad\x1b[31m red", "transient": False}]}
+    out = io.StringIO()
+    render_table(report, console=Console(file=out, width=200, color_system=None))
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert "s3-?[2Jwipe" in out.getvalue()
+
+
+def test_a_region_from_the_environment_that_is_not_a_region_is_one_line_and_exit_2(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "c.json").write_text('{"probes": [{"action": "dynamodb:GetItem", "table": "abc", "key": {"pk": "x"}}]}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_DEFAULT_REGION="us-east-1.evil.com", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    p = subprocess.run([sys.executable, "-m", "canary.cli", "run", "--config", str(tmp_path / "c.json")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 2 and "not an AWS region name" in p.stderr and "Traceback" not in p.stderr
