@@ -54,14 +54,14 @@ class Settings(BaseModel):
                            "`put_metric_data`: the API call, needs cloudwatch:PutMetricData.")
     per_probe_metrics: bool = Field(False, description="Also publish `ProbeAllowed` (0/1) per probe; each one is "
                                                        "a custom metric, billed monthly.")
-    probe_timeout_s: float = Field(5.0, gt=0, le=60, description="Connect and read timeout of one probe call, "
+    probe_timeout_s: float = Field(5.0, gt=0, le=60, strict=True, description="Connect and read timeout of one probe call, "
                                                                  "in seconds; an attempt still unanswered after "
                                                                  "twice this is abandoned (a transient ERROR).")
-    deadline_s: float = Field(60.0, gt=0, le=900, description="The whole run's deadline, in seconds; a probe "
+    deadline_s: float = Field(60.0, gt=0, le=900, strict=True, description="The whole run's deadline, in seconds; a probe "
                                                               "still unanswered then is a transient ERROR.")
-    retries: int = Field(2, ge=0, le=5, description="Retries of a transient failure (throttling, 5xx, timeout), "
+    retries: int = Field(2, ge=0, le=5, strict=True, description="Retries of a transient failure (throttling, 5xx, timeout), "
                                                     "with jittered backoff; never for a denial.")
-    max_workers: int = Field(32, ge=1, le=64, description="Probes run concurrently on up to this many threads.")
+    max_workers: int = Field(32, ge=1, le=64, strict=True, description="Probes run concurrently on up to this many threads.")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ BAD_CONFIGS: dict[str, str] = {
     "nan-key.json": "invalid JSON: NaN is not valid JSON",
     "version-2.json": "field 'version': Input should be 1, got 2",
     "setting-wrong-type.yaml":
-        "field 'retries': Input should be a valid integer, unable to parse string as an integer, got 'many'",
+        "field 'retries': Input should be a valid integer, got 'many'",
     "setting-out-of-range.json": "field 'probe_timeout_s': Input should be greater than 0, got 0",
     "unknown-publisher.json": "field 'publisher': Input should be 'emf' or 'put_metric_data', got 'statsd'",
     # issue 11: hostile input, strict values, AWS's own naming and value rules, placeholders
@@ -153,7 +153,9 @@ BAD_CONFIGS: dict[str, str] = {
         "field 'namespace': ':canary' is not a CloudWatch namespace: 1-255 of letters, digits, '.', '-', '_', "
         "'/', '#', ':' and inner spaces, not starting with ':'",
     'number-as-bool.json':
-        "field 'retries': must be a number, got true",
+        "field 'retries': Input should be a valid integer, got true",
+    'number-as-string.json':  # strict numbers, as strict booleans: "8" is a string, not a count
+        "field 'max_workers': Input should be a valid integer, got '8'",
     'placeholder-angle.yaml':
         "probe 0: field 'table': '<FILL ME>' is a placeholder ('<FILL ME>'); replace it with the real value",
     'placeholder-fill-me.json':
