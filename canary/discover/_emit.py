@@ -128,6 +128,8 @@ def _probe(finding: Finding, params: Mapping[str, Any], env: Mapping[str, str],
                     (table_keys or {}).get(finding.resource) or finding.key_names
                 if known:
                     probe[key] = {k: SENTINEL for k in known}
+                elif "/index/" in finding.resource:
+                    missing.append(f"{key}: the index's key attribute names (the source does not show them)")
                 else:
                     missing.append(f"{key}: the table's key attribute names (no call to this table shows its "
                                    "whole key in a Key=...)")
