@@ -156,6 +156,10 @@ def _policy_resources_of(row: Row) -> list[str] | None:
     or a name that cannot be real (a placeholder: see `invalid_name`)."""
     from canary.policy.pattern import AnyOf, policy_text
 
+    from canary.discover._models import resource_types
+
+    if resource_types(row.finding.action) == ():
+        return ["*"]  # AWS's reference names no resource for it: the statement it documents is on "*"
     out: list[str] = []
     cands = candidates_to_check(row.finding)
     verdicts = [v for _, v in row.candidates] if len(row.candidates) == len(cands) else []
@@ -202,8 +206,8 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
     from canary.policy.pattern import Hole
 
     types = resource_types(f.action)
-    if types == ():  # AWS lists no resource type: only `"Resource": "*"` grants it
-        return (("*",),)
+    if types == ():
+        return (resourceless(f.action),)
     if f.candidates:
         return f.candidates
     optional = OPTIONAL_RESOURCE_PARAMS.get(f.action)
@@ -213,6 +217,22 @@ def candidates_to_check(f: Finding) -> tuple[Any, ...]:
     if arn is not None:  # AWS's ARN format for the resource type: the service and type are known
         return (_from_format(arn, f.action),)
     return ((Hole(f"the {f.action} resource (discover does not model this action's ARN)"),),)
+
+
+def resourceless(action: str) -> Any:
+    """What IAM checks an action AWS lists with no resource type against: an ARN of its service we cannot name.
+
+    The reference says "*", but AWS's own AccessDenied messages show such actions checked against an ARN
+    of the service (`logs:DescribeLogGroups` on `arn:aws:logs:us-east-1:123:log-group::log-stream:`), so
+    Chalice's default `arn:aws:logs:*:*:*` grants it, as `"*"` does and `arn:aws:s3:::*` does for
+    `s3:ListAllMyBuckets`. A statement covering every ARN of the service, regional or global, grants it; one
+    on some ARNs of the service may (UNRESOLVED); none of the service cannot (NOT_GRANTED).
+    """
+    from canary.policy.pattern import AnyOf, Hole
+
+    service = action.split(":", 1)[0].lower()
+    hole = Hole(f"the ARN AWS checks {action} against (its reference lists no resource type)")
+    return AnyOf(((f"arn:aws:{service}:*:*:", hole), (f"arn:aws:{service}:::", hole)))
 
 
 def _required_types(action: str) -> list[str]:
