@@ -176,6 +176,15 @@ DEPENDENT_ACTIONS: dict[tuple[str, str], tuple[DependentRule, ...]] = {
     ("iam", "CreateRole"): (("Tags", None, "iam:TagRole", "call"),),
     ("iam", "CreatePolicy"): (("Tags", None, "iam:TagPolicy", "call"),),
     ("iam", "CreateInstanceProfile"): (("Tags", None, "iam:TagInstanceProfile", "call"),),
+    # Tags given at creation are a separate authorization (each API reference: "to tag on creation you
+    # must have ... and ..."); CloudWatch Logs also accepts the older logs:TagLogGroup.
+    ("logs", "CreateLogGroup"): (("tags", None, "logs:TagResource", "call"),),
+    ("sqs", "CreateQueue"): (("tags", None, "sqs:TagQueue", "call"),),
+    ("sns", "CreateTopic"): (("Tags", None, "sns:TagResource", "call"),),
+    ("dynamodb", "CreateTable"): (("Tags", None, "dynamodb:TagResource", "call"),),
+    ("ssm", "PutParameter"): (("Tags", None, "ssm:AddTagsToResource", "call"),),
+    ("secretsmanager", "CreateSecret"): (("Tags", None, "secretsmanager:TagResource", "call"),),
+    ("lambda", "CreateFunction"): (("Tags", None, "lambda:TagResource", "call"),),
     ("translate", "TranslateText"): (("SourceLanguageCode", "auto", "comprehend:DetectDominantLanguage", "*"),),
     ("translate", "TranslateDocument"): (("SourceLanguageCode", "auto", "comprehend:DetectDominantLanguage", "*"),),
     ("polly", "StartSpeechSynthesisTask"): (

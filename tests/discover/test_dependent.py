@@ -310,3 +310,27 @@ def test_keys_read_from_lambdas_own_credential_variables_are_the_role(tmp_path: 
     own = {f.resource: f.own_credentials for f in discover(tmp_path, env={}).findings}
     assert own["arn:aws:s3:::keys-a/k"] is None        # the role's own keys, as Lambda hands them over
     assert own["arn:aws:s3:::keys-b/k"] is not None    # another account's (os.environ[...] fails if unset)
+
+
+def test_tags_given_at_creation_need_the_services_tagging_action(tmp_path: Path) -> None:
+    # create_log_group(tags=...) needs logs:TagResource as well: a real app's gap that pasting its own
+    # "Statements to add" left open before this rule.
+    from tests.discover._project import write
+
+    root = write(tmp_path, {"app.py": """
+        import boto3
+        logs = boto3.client("logs")
+
+        def setup():
+            logs.create_log_group(logGroupName="/app/events", tags={"team": "x"})
+            logs.create_log_group(logGroupName="/app/plain")
+            boto3.client("sqs").create_queue(QueueName="jobs", tags={"a": "b"})
+        """})
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "sqs:CreateQueue"], "Resource": "*"}]}
+    result = check(discover(root), policy, "p")
+    gaps = sorted((g["action"], g["resource"]) for g in result.to_dict()["gaps"])
+    assert gaps == [("logs:TagResource", "arn:aws:logs:*:*:log-group:/app/events"),
+                    ("sqs:TagQueue", "arn:aws:sqs:*:*:jobs")]
+    fixed = {"Version": "2012-10-17", "Statement": policy["Statement"] + result.statements()}
+    assert check(discover(root), fixed, "p").ok

@@ -153,7 +153,8 @@ def test_the_dependent_action_table_names_real_actions_and_real_parameters() -> 
     """A typo in the table would add an action AWS does not have, or wait for a parameter no call passes."""
     from canary.discover._tables import DEPENDENT_ACTIONS, OPTIONAL_RESOURCE_PARAMS, TRANSFER_ADVISORY
 
-    boto_name = {"s3": "s3", "iam": "iam", "translate": "translate", "polly": "polly"}
+    boto_name = {"s3": "s3", "iam": "iam", "translate": "translate", "polly": "polly", "logs": "logs", "sqs": "sqs",
+                 "sns": "sns", "dynamodb": "dynamodb", "ssm": "ssm", "secretsmanager": "secretsmanager", "lambda": "lambda"}
     for (prefix, operation), rules in DEPENDENT_ACTIONS.items():
         members = models.input_members(boto_name[prefix], operation)
         for param, _, action, _ in rules:
