@@ -267,6 +267,11 @@ class Calls:
             self._record_request(node, scope, res, spec.get("request", {}), kwargs, label)
             made = spec.get("resource")
             if made and made.get("type"):
+                named_by = [str(i.get("path", "")).rpartition(".")[2] for i in made.get("identifiers", [])
+                            if i.get("source") in ("response", "requestParameter")]
+                if any(n in kwargs and not any(isinstance(v, StrV) for v in kwargs[n]) for n in named_by) \
+                        and not self.admit_empty(scope):
+                    return self._defer()  # the name is not known yet: wait for it rather than record a hole
                 return frozenset(self._make_resource(res, made, [], kwargs) for _ in (0,))
         return EMPTY
 
@@ -309,6 +314,12 @@ class Calls:
             elif src == "requestParameter":
                 vals = [v for v in kwargs.get(ident.get("path", ""), EMPTY) if isinstance(v, StrV)]
                 values[ident["target"]] = vals[0] if vals else None
+            elif src == "response":
+                # `create_table(TableName=X)` answers with the table it made, named X: the response field
+                # that names it is the request parameter of the same name (TableDescription.TableName).
+                field = str(ident.get("path", "")).rpartition(".")[2]
+                vals = [v for v in kwargs.get(field, EMPTY) if isinstance(v, StrV)] if field.isidentifier() else []
+                values[ident["target"]] = vals[0] if len(vals) == 1 else None
         return ResourceV(parent.service, rtype, tuple(values.get(i) for i in identifiers(parent.service, rtype)))
 
     def _record_request(self, node: ast.Call, scope: Scope, res: ResourceV, request: dict[str, Any],
