@@ -195,6 +195,19 @@ def _module_tree(root: Path | None, dotted: str) -> Any:
 _ROLE_KEYS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
 
+def _getenv_name(expr: Any) -> str | None:
+    """`X` for `os.getenv("X"[, d])`, `os.environ.get("X"[, d])` or `getenv("X"[, d])`; else None."""
+    import ast
+
+    if not (isinstance(expr, ast.Call) and expr.args and not expr.keywords):
+        return None
+    f = expr.func
+    getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
+        f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
+    name = expr.args[0]
+    return name.value if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+
+
 def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: int = 0,
                    root: Path | None = None) -> bool:
     """True when the expression leaves the stage's role signing whenever the stage runs: `None`,
@@ -212,16 +225,12 @@ def _none_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: 
     if (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "environ"
             and isinstance(expr.slice, ast.Constant)):
         return expr.slice.value in _ROLE_KEYS and expr.slice.value not in env
-    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
-        f = expr.func
-        getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
-            f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
-        name = expr.args[0]
-        if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str):
-            if name.value in _ROLE_KEYS and name.value not in env:
-                return True  # Lambda sets it to the role's own credentials
-            unset = name.value not in env
-            return unset and (len(expr.args) == 1 or _none_in_stage(expr.args[1], scopes, env, depth + 1, root))
+    var = _getenv_name(expr)
+    if var is not None:
+        if var in _ROLE_KEYS and var not in env:
+            return True  # Lambda sets it to the role's own credentials
+        return var not in env and (len(expr.args) == 1 or _none_in_stage(expr.args[1], scopes, env, depth + 1, root))
+    if isinstance(expr, ast.Call):
         return False
     if isinstance(expr, ast.Name):
         for sc in scopes:  # the innermost scope that assigns the name decides
@@ -251,16 +260,11 @@ def _text_in_stage(expr: Any, scopes: list[Any], env: Mapping[str, str], depth: 
         return None
     if isinstance(expr, ast.Constant):
         return expr.value if isinstance(expr.value, str) else None
-    if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
-        f = expr.func
-        getenv = (isinstance(f, ast.Attribute) and (f.attr == "getenv" or (f.attr == "get" and isinstance(
-            f.value, ast.Attribute) and f.value.attr == "environ"))) or (isinstance(f, ast.Name) and f.id == "getenv")
-        name = expr.args[0]
-        if getenv and isinstance(name, ast.Constant) and isinstance(name.value, str):
-            if name.value in env:
-                return env[name.value]
-            return _text_in_stage(expr.args[1], scopes, env, depth + 1, root) if len(expr.args) > 1 else None
-        return None
+    var = _getenv_name(expr)
+    if var is not None:
+        if var in env:
+            return env[var]
+        return _text_in_stage(expr.args[1], scopes, env, depth + 1, root) if len(expr.args) > 1 else None
     if (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "environ"
             and isinstance(expr.slice, ast.Constant) and isinstance(expr.slice.value, str)):
         return env.get(expr.slice.value)
