@@ -325,6 +325,10 @@ def _dependent(call: RawCall, prefix: str, cands: tuple[Pattern | AnyOf, ...], m
     return out
 
 
+# Lambda sets these itself to the function's region, so a default written in the code never applies there.
+_LAMBDA_REGION_VARS = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+
+
 def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = "*", account: str = "*",
                  partition: str = "aws") -> list[Finding]:
     """Map each raw call to one Finding per IAM action it needs, with every resource candidate.
@@ -332,10 +336,16 @@ def findings_for(calls: list[RawCall], env: Mapping[str, str], *, region: str = 
     Actions a call's parameters add (`ACL=` needs s3:PutObjectAcl; `_tables.DEPENDENT_ACTIONS`) are
     findings of their own at the same place, saying why.
     """
-    fields = {"partition": partition, "region": region, "account": account}
+    base = {"partition": partition, "region": region, "account": account}
     out: list[Finding] = []
     seen: set[tuple[str, str, int, tuple[object, ...]]] = set()
     for call in calls:
+        fields = dict(base)
+        code_region = call.region.resolve(env) if call.region is not None else None
+        lambda_set = call.region is not None and any(isinstance(p, Env) and p.name in _LAMBDA_REGION_VARS
+                                                       for p in call.region.parts)
+        if code_region and not lambda_set:  # the client's region: its calls go there, whatever --region says
+            fields["region"] = code_region
         prefix = models.iam_prefix(call.service)
         passed = tuple(n for n, _ in call.params)
         resource_params = tuple((n, alts) for n, alts in call.params if n not in CONTEXT_PARAMS)

@@ -46,6 +46,7 @@ class RawCall:
     actions: tuple[str, ...] = ()  # set only where the action depends on the request (TransactWriteItems)
     via: str = ""                  # how the call was written, e.g. "Table.update_item"
     not_in_stage: str | None = None  # why the stage never runs this call; None when it may run
+    region: StrV | None = None       # `region_name=` of the client or resource that made the call
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -127,18 +128,23 @@ def merge_sites(calls: "list[RawCall]") -> "list[RawCall]":
     """
     groups: dict[tuple[Any, ...], dict[str, set[StrV]]] = {}
     first: dict[tuple[Any, ...], RawCall] = {}
+    regions: dict[tuple[Any, ...], set[StrV]] = {}
     for c in calls:
         key = (c.file, c.line, c.service, c.operation, c.via, c.key_names, c.actions, c.not_in_stage,
                tuple(n for n, _ in c.params))
         first.setdefault(key, c)
+        if c.region is not None:  # a client seen before its region was known adds nothing
+            regions.setdefault(key, set()).add(c.region)
         slots = groups.setdefault(key, {})
         for name, alts in c.params:
             slots.setdefault(name, set()).update(alts)
     out = []
     for key, c in first.items():
         params = tuple((n, tuple(sorted(alts, key=repr))) for n, alts in sorted(groups[key].items()))
+        known = regions.get(key, set())
         out.append(RawCall(file=c.file, line=c.line, service=c.service, operation=c.operation, params=params,
-                           key_names=c.key_names, actions=c.actions, via=c.via, not_in_stage=c.not_in_stage))
+                           key_names=c.key_names, actions=c.actions, via=c.via, not_in_stage=c.not_in_stage,
+                           region=next(iter(known)) if len(known) == 1 else None))
     return out
 
 
@@ -165,7 +171,7 @@ class Calls:
                 return frozenset(PaginatorV(obj.service, op) for op in ops if op)
             op = models.method_operation(obj.service, m.name)
             if op is not None:
-                self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}")
+                self._record(node, scope, obj.service, op, {}, kwargs, f"{obj.service}.{m.name}", region=obj.region)
                 if (obj.service, op) == ("sqs", "GetQueueUrl"):  # its answer's QueueUrl ends in the queue's name
                     return frozenset(DictV((("QueueUrl", StrV((Unknown("the URL get_queue_url returns"), Lit("/"),
                                                                *name.parts))),))
@@ -175,7 +181,8 @@ class Calls:
             if injected is not None:
                 kw = self._positional(injected[1], args, kwargs)
                 for op in injected[0]:
-                    self._record(node, scope, obj.service, op, {}, kw, f"{obj.service}.{m.name}", injected[1])
+                    self._record(node, scope, obj.service, op, {}, kw, f"{obj.service}.{m.name}", injected[1],
+                                 region=obj.region)
             return EMPTY
         if isinstance(obj, PaginatorV):
             if m.name == "paginate":
@@ -258,7 +265,7 @@ class Calls:
                 kw = self._positional(injected[1], args, kwargs)
                 for op in injected[0]:
                     self._record(node, scope, res.service, op, {k: v for k, v in fixed.items() if v}, kw, label,
-                                 injected[1])
+                                 injected[1], region=res.region)
             return EMPTY
         if kind[0] == "has":
             return self._subresource(res, kind[1], args, kwargs, scope)
@@ -320,7 +327,8 @@ class Calls:
                 field = str(ident.get("path", "")).rpartition(".")[2]
                 vals = [v for v in kwargs.get(field, EMPTY) if isinstance(v, StrV)] if field.isidentifier() else []
                 values[ident["target"]] = vals[0] if len(vals) == 1 else None
-        return ResourceV(parent.service, rtype, tuple(values.get(i) for i in identifiers(parent.service, rtype)))
+        return ResourceV(parent.service, rtype, tuple(values.get(i) for i in identifiers(parent.service, rtype)),
+                         parent.region)
 
     def _record_request(self, node: ast.Call, scope: Scope, res: ResourceV, request: dict[str, Any],
                         kwargs: dict[str, Vals], label: str,
@@ -340,10 +348,11 @@ class Calls:
                     fixed[target] = val
             elif p.get("source") == "string" and isinstance(p.get("value"), str):
                 fixed[target] = StrV.lit(p["value"])
-        self._record(node, scope, res.service, op, fixed, kwargs, label)
+        self._record(node, scope, res.service, op, fixed, kwargs, label, region=res.region)
 
     def _record(self, node: ast.Call, scope: Scope, service: str, operation: str, fixed: dict[str, StrV],
-                kwargs: dict[str, Vals], label: str, positional: tuple[str, ...] = ()) -> None:
+                kwargs: dict[str, Vals], label: str, positional: tuple[str, ...] = (),
+                region: StrV | None = None) -> None:
         params: dict[str, list[StrV]] = {k: [v] for k, v in fixed.items()}
         by_name = {k.arg: k.value for k in node.keywords if k.arg is not None}
         for pname, arg in zip(positional, node.args):
@@ -383,8 +392,8 @@ class Calls:
         names = sorted(params)
         call = RawCall(file=scope.module.rel, line=node.lineno, service=service, operation=operation,
                        params=tuple((n, tuple(sorted(set(params[n]), key=repr))) for n in names),
-                       key_names=key_names, actions=actions, via=label, not_in_stage=self.dead)
-        key = (call.file, call.line, node.col_offset, service, operation, call.params)
+                       key_names=key_names, actions=actions, via=label, not_in_stage=self.dead, region=region)
+        key = (call.file, call.line, node.col_offset, service, operation, call.params, region)
         self.calls.setdefault(key, call)
         if self.frames:
             self.frames[-1].calls[key] = call

@@ -231,14 +231,14 @@ class Eval:
                 return frozenset({MethodV(v, name)})
         elif isinstance(v, ResourceV):
             if name == "meta":
-                return frozenset({MetaV(v.service)})
+                return frozenset({MetaV(v.service, v.region)})
             kind = resource_index(v.service, v.rtype).get(name)
             if kind is not None and kind[0] == "collection":
                 return frozenset({CollectionV(v, kind[1][0])})
             return frozenset({MethodV(v, name)})
         elif isinstance(v, MetaV):
             if name == "client":
-                return frozenset({ClientV(v.service)})
+                return frozenset({ClientV(v.service, v.region)})
         elif isinstance(v, (CollectionV, PaginatorV, BatchWriterV)):
             return frozenset({MethodV(v, name)})
         elif isinstance(v, ModuleV):
@@ -338,15 +338,18 @@ class Eval:
             if f.kind == "Session":
                 return frozenset({SessionV()})
             names = args[0] if args else kwargs.get("service_name", EMPTY)
+            regions = [r for r in (args[1] if len(args) > 1 else kwargs.get("region_name", EMPTY))
+                       if isinstance(r, StrV)]
+            region = regions[0] if len(regions) == 1 else None  # several: unknown, as if not given
             out: set[Value] = set()
             for n in names:
                 service = n.literal if isinstance(n, StrV) else None
                 if service is None or service not in models.known_services():
                     continue
                 if f.kind == "client":
-                    out.add(ClientV(service))
+                    out.add(ClientV(service, region))
                 elif models.resource_model(service) is not None:
-                    out.add(ResourceV(service, ""))
+                    out.add(ResourceV(service, "", (), region))
             return frozenset(out)
         if isinstance(f, PynamoMethodV):
             return self.apply_pynamo(f, node, scope)

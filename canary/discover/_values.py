@@ -202,6 +202,7 @@ class SessionV:
 @dataclass(frozen=True)
 class ClientV:
     service: str
+    region: "StrV | None" = None  # `region_name=` given where the client was made (the calls go there)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ class ResourceV:
     service: str
     rtype: str
     ids: tuple[StrV | None, ...] = ()
+    region: "StrV | None" = None  # `region_name=` given where the service resource was made
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,7 @@ class BatchWriterV:
 @dataclass(frozen=True)
 class MetaV:
     service: str
+    region: "StrV | None" = None
 
 
 @dataclass(frozen=True)

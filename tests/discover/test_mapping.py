@@ -145,8 +145,9 @@ def test_a_queue_url_from_get_queue_url_kept_on_self_names_the_queue(tmp_path: P
             """,
     })
     found = discover(tmp_path, env={"QUEUE_NAME": "dev-jobs"})
+    # the client is made for the constructor's default region, so the queue is checked there
     assert {(f.action, f.resource) for f in found.findings} == {
-        ("sqs:GetQueueUrl", "arn:aws:sqs:*:*:dev-jobs"), ("sqs:SendMessage", "arn:aws:sqs:*:*:dev-jobs")}
+        ("sqs:GetQueueUrl", "arn:aws:sqs:us-east-1:*:dev-jobs"), ("sqs:SendMessage", "arn:aws:sqs:us-east-1:*:dev-jobs")}
 
 
 def test_the_dependent_action_table_names_real_actions_and_real_parameters() -> None:
@@ -165,3 +166,35 @@ def test_the_dependent_action_table_names_real_actions_and_real_parameters() -> 
     for action, params in OPTIONAL_RESOURCE_PARAMS.items():
         prefix, _, name = action.partition(":")
         assert models.iam_action_exists(action) and set(params) <= models.input_members(prefix, name), action
+
+
+def test_a_client_made_for_a_region_is_checked_in_that_region(tmp_path) -> None:
+    # A confident wrong answer otherwise: the region was taken as "*", assumed to be the policy's, so a
+    # grant in another region looked like a grant (GRANTED, gate green) while AWS would deny.
+    from canary.discover import discover
+    from canary.discover._check import check
+    from tests.discover._project import write
+
+    root = write(tmp_path, {"app.py": """
+        import os
+        import boto3
+
+        def table():
+            return boto3.resource("dynamodb", region_name=os.environ["APP_REGION"]).Table("orders-dev")
+
+        def lambda_region_client():
+            return boto3.client("sqs", region_name=os.environ.get("AWS_REGION", "us-east-1"))
+
+        def handler():
+            table().put_item(Item={})
+            lambda_region_client().send_message(QueueUrl="https://sqs.ap-northeast-1.amazonaws.com/111122223333/jobs",
+                                                MessageBody="x")
+        """})
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:ap-northeast-1:111122223333:table/orders-dev"},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:ap-northeast-1:111122223333:jobs"}]}
+    found = discover(root, env={"APP_REGION": "us-east-1"}, region="ap-northeast-1")
+    put = next(f for f in found.findings if f.action == "dynamodb:PutItem")
+    assert put.resource.startswith("arn:aws:dynamodb:us-east-1:")  # the code's region beats --region
+    gaps = {g["action"] for g in check(found, policy, "p").to_dict()["gaps"]}
+    assert gaps == {"dynamodb:PutItem"}  # AWS_REGION is Lambda's own: its code default never applies
