@@ -54,9 +54,32 @@ def analyze(root: Path, env: Mapping[str, str] | None = None) -> tuple[list[RawC
     `not_in_stage`.
     """
     modules: list[Module] = project_files(root)
-    calls = merge_sites(Analyzer(modules, env or {}).run())
+    analyzer = Analyzer(modules, env or {})
+    calls = merge_sites(analyzer.run())
     dead = unreached(modules)
     calls = [replace(c, not_in_stage=dead[c.file]) if c.file in dead and c.not_in_stage is None else c
              for c in calls]
+    calls = _in_dead_functions(calls, analyzer, modules)
     return (sorted(calls, key=lambda c: (c.file, c.line, c.service, c.operation, repr(c.params))),
             [m.rel for m in modules])
+
+
+def _in_dead_functions(calls: list[RawCall], analyzer: Analyzer, modules: list[Module]) -> list[RawCall]:
+    """Mark the calls inside functions the stage only reaches through code it never runs (`_live`)."""
+    from canary.discover._live import dead_functions
+
+    dead = dead_functions(analyzer.funcs, analyzer.edges, [m.tree for m in modules])
+    spans = []
+    for fid, why in dead.items():
+        fn = analyzer.funcs[fid]
+        spans.append((fn.scope.module.rel, fn.node.lineno, fn.node.end_lineno or fn.node.lineno, why))
+    if not spans:
+        return calls
+    out = []
+    for c in calls:
+        hit = [s for s in spans if s[0] == c.file and s[1] <= c.line <= s[2]]
+        if hit and c.not_in_stage is None:
+            innermost = max(hit, key=lambda s: s[1])
+            c = replace(c, not_in_stage=innermost[3])
+        out.append(c)
+    return out

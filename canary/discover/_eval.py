@@ -403,6 +403,7 @@ class Eval:
     def _call_func(self, fn: Func, self_value: InstV | ClassV | None, args: list[Vals], kwargs: dict[str, Vals],
                    node: ast.Call | None = None) -> Vals:
         self.called.add(fn.fid)
+        self.edges.add((self.unit_fids[-1] if self.unit_fids else None, fn.fid, self.dead))
         params = fn.params
         overlay: dict[str, Vals] = {}
         if fn.classmethod:  # `cls` is the class it was reached through (its own, when read)

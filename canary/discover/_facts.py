@@ -113,15 +113,18 @@ class Facts:
             return
         frame = Memo(self.lenient)
         self.frames.append(frame)
+        self.unit_fids.append(scope.fid if scope.kind == "function" else None)
         try:
             self.block(body, scope)
         finally:
             self.frames.pop()
+            self.unit_fids.pop()
         self.memos[id(node)] = frame
         if self.frames:
             self.frames[-1].merge(frame)
 
     if TYPE_CHECKING:
+        unit_fids: list[int | None]
         facts: dict[tuple[int, str], set[Value]]
         memos: dict[int, Memo]
         frames: list[Memo]

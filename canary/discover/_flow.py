@@ -52,6 +52,9 @@ class Flow:
         self.env_written = written_env([m.tree for m in modules])
         self.dead: str | None = None  # why the stage never runs the statements being walked
         self.called: set[int] = set()  # functions some call in the source reaches
+        # (calling function or None at module level, called function, why the stage never runs that call)
+        self.edges: set[tuple[int | None, int, str | None]] = set()
+        self.unit_fids: list[int | None] = []  # the functions whose bodies are being walked, innermost last
         self.inline_stack: list[tuple[Scope, dict[str, Vals]]] = []  # helpers being evaluated per call
         self.modules = by_import_name(modules)
         self.facts: dict[tuple[int, str], set[Value]] = {}
