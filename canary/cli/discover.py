@@ -157,6 +157,11 @@ def discover(app_dir: Path, stage: str | None, fmt: str, emit: str | None, do_ch
         from canary.discover._check import check, stage_policy_document
 
         policy, source = stage_policy_document(app_dir, chosen)  # type: ignore[arg-type]
+        from canary.discover._check import ignored_policy_note
+
+        note = ignored_policy_note(app_dir, chosen)
+        if note:
+            click.echo(note, err=True)
         result = check(found, policy, source)
 
     config_text = None

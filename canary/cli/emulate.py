@@ -72,6 +72,11 @@ def emulate(stage: str, project_dir: str, config_path: str | None, policy_path: 
         from canary.discover._check import stage_policy_document
 
         policy, source = stage_policy_document(root, stage)
+        from canary.discover._check import ignored_policy_note
+
+        note = ignored_policy_note(root, stage)
+        if note:
+            click.echo(note, err=True)
     config = load_cli_config(config_path, stage, project_dir)
     target = Target(region=region, account=account, partition=_partition(region))
     try:

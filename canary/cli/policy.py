@@ -177,6 +177,11 @@ def check_policy(config_path: str | None, policy_path: str | None, stage: str | 
 
         assert stage is not None
         policy, source = stage_policy_document(Path(project_dir), stage)
+        from canary.discover._check import ignored_policy_note
+
+        note = ignored_policy_note(Path(project_dir), stage)
+        if note:
+            click.echo(note, err=True)
     from canary.policy import require_attachable
 
     require_attachable(policy, source)  # a document IAM would reject grants nothing: exit 2, with the fix

@@ -22,7 +22,7 @@ from typing import Any
 
 from canary.discover import Discovery, Finding
 
-__all__ = ["Row", "CheckResult", "check", "stage_policy_document", "candidates_to_check"]
+__all__ = ["Row", "CheckResult", "check", "stage_policy_document", "candidates_to_check", "ignored_policy_note"]
 
 GAP_VERDICTS = ("NOT_GRANTED", "EXPLICITLY_DENIED")
 # Operations whose candidates are all touched by one request, not alternatives; `decide` gives the same
@@ -311,6 +311,21 @@ def chalice_generated_policy(project_dir: Path) -> dict[str, Any]:
                             "fail too; set \"autogen_policy\": false and keep a policy file") from None
     policy["Statement"].append(dict(CLOUDWATCH_LOGS))
     return policy
+
+
+def ignored_policy_file(project_dir: Path, stage: str) -> Path | None:
+    """`.chalice/policy-<stage>.json` when it exists but chalice will not deploy it (autogen_policy is on)."""
+    path = project_dir / ".chalice" / f"policy-{stage}.json"
+    return path if path.is_file() and _autogen(project_dir, stage) else None
+
+
+def ignored_policy_note(project_dir: Path, stage: str) -> str | None:
+    path = ignored_policy_file(project_dir, stage)
+    if path is None:
+        return None
+    return (f"note: {path} exists, but stage {stage!r} has autogen_policy on (chalice's default), so chalice deploys "
+            f"the policy it generates and ignores that file: the check is against the generated policy. To deploy "
+            f"the file, set \"autogen_policy\": false for the stage")
 
 
 def stage_policy_document(project_dir: Path, stage: str) -> tuple[dict[str, Any], str]:

@@ -82,10 +82,12 @@ def test_with_autogen_policy_the_check_uses_the_policy_chalice_would_generate(tm
     """chalice's analyzer sees no boto3.client call in the story's app.py, so its policy grants only logs."""
     app = story_copy(tmp_path, config={"version": "2.0", "app_name": "listings", "stages": {
         "dev": {"environment_variables": {"TABLE": "listings-dev", "SENDER": "a@b.example.com"}}}})
-    code, out = run(str(app), "--check", "--stage", "dev", "--format", "json")
-    assert code == 1
-    report = json.loads(out)["check"]
+    result = CliRunner().invoke(cli, ["discover", str(app), "--check", "--stage", "dev", "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)["check"]
     assert "chalice generates" in report["policy"]
+    # the story keeps a policy file chalice will not deploy with autogen on: say so, on stderr
+    assert "autogen_policy on" in result.stderr and "ignores that file" in result.stderr
     assert {g["action"] for g in report["gaps"]} == {"dynamodb:GetItem", "dynamodb:UpdateItem",
                                                      "dynamodb:DeleteItem", "ses:SendEmail"}
 
