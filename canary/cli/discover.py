@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -78,26 +78,24 @@ def _render_check(result: Any, console: Any, strict: bool) -> None:
             say(_row_line(r))
     for w in result.warnings:
         say(f"  warning: {w.finding.action} ({w.finding.location}): {w.verdict} — {w.reason}", "yellow")
-    if result.not_in_stage:
-        say("Not in this stage (never run with this stage's settings; not checked):")
-        for f in result.not_in_stage:
-            say(f"  {f.action or f.operation} at {f.location}: {f.not_in_stage}")
-    if result.own_credentials:
-        say("Not under this stage's role (the client has its own credentials, or a non-AWS endpoint; not checked):")
-        for f in result.own_credentials:
-            say(f"  {f.action or f.operation} at {f.location}: {f.own_credentials}")
-    if result.no_grant_needed:
-        say("No IAM permission needed:")
-        for f in result.no_grant_needed:
-            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
-    if result.unmapped:
-        say("Not mapped to an IAM action (check by hand):", "yellow")
-        for f in result.unmapped:
-            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
-    if result.unmapped_granted:
-        say("Not mapped to an IAM action, but the policy allows every action of the service on every resource:")
-        for f in result.unmapped_granted:
-            say(f"  {f.service}.{f.operation} at {f.location}: {f.note}")
+    # The calls listed apart, never as gaps: (heading, style, findings, what names a call, why).
+    apart: list[tuple[str, str, list[Any], Callable[[Any], str], Callable[[Any], Any]]] = [
+        ("Not in this stage (never run with this stage's settings; not checked):", "", result.not_in_stage,
+         lambda f: f.action or f.operation, lambda f: f.not_in_stage),
+        ("Not under this stage's role (the client has its own credentials, or a non-AWS endpoint; not checked):",
+         "", result.own_credentials, lambda f: f.action or f.operation, lambda f: f.own_credentials),
+        ("No IAM permission needed:", "", result.no_grant_needed,
+         lambda f: f"{f.service}.{f.operation}", lambda f: f.note),
+        ("Not mapped to an IAM action (check by hand):", "yellow", result.unmapped,
+         lambda f: f"{f.service}.{f.operation}", lambda f: f.note),
+        ("Not mapped to an IAM action, but the policy allows every action of the service on every resource:", "",
+         result.unmapped_granted, lambda f: f"{f.service}.{f.operation}", lambda f: f.note),
+    ]
+    for heading, style, findings, name, why in apart:
+        if findings:
+            say(heading, style)
+            for f in findings:
+                say(f"  {name(f)} at {f.location}: {why(f)}")
     n = len(result.gaps)
     cond = sum(1 for w in result.warnings if w.finding.advisory is None)
     advisories = len(result.warnings) - cond
