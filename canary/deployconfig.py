@@ -88,17 +88,25 @@ def _init_command(cfg: dict[str, Any], stage: str, root: Path) -> str:
     return f"permission-canary init --stage {stage} --project-dir {root} --region <REGION>{account} --write"
 
 
+def read_chalice_config(root: Path) -> dict[str, Any]:
+    """`.chalice/config.json` as a dict; DeployConfigError naming the file when it is missing or not an object."""
+    path = root / ".chalice" / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DeployConfigError(f"{path}: not found; run from the Chalice project directory or pass --project-dir") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DeployConfigError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(data, dict):
+        raise DeployConfigError(f"{path}: must be a JSON object")
+    return data
+
+
 def check_stage(project_dir: str | os.PathLike[str], stage: str) -> StageDeploy:
     """Check one stage of a Chalice project; raise DeployConfigError / ConfigError naming what is wrong."""
     root = Path(project_dir)
-    cfg_file = root / ".chalice" / "config.json"
-    where = str(cfg_file)
-    try:
-        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployConfigError(f"{where}: not found; run from the Chalice project directory") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DeployConfigError(f"{where}: cannot read: {exc}") from None
+    where = str(root / ".chalice" / "config.json")
+    cfg = read_chalice_config(root)
     if stage not in (cfg.get("stages") or {}):
         raise DeployConfigError(f"{where}: no stage {stage!r}; stages: {', '.join(sorted(cfg.get('stages') or {})) or '(none)'}")
     role = _check_role(cfg, where, stage, None)

@@ -39,9 +39,9 @@ def _fail(message: str, code: int) -> None:
 
 def slack_policy_for(project_dir: Path, stage: str, region: str, account: str | None = None) -> dict[str, Any]:
     """The Slack function's policy for `stage`: the account from `account`, else from the stage's iam_role_arn."""
-    from canary.deployconfig import slack_policy_document, stage_account
+    from canary.deployconfig import read_chalice_config, slack_policy_document, stage_account
 
-    cfg = _read_chalice_config(project_dir)
+    cfg = read_chalice_config(project_dir)
     command = (f"permission-canary template --stage {stage} --project-dir {project_dir} "
                f"--write-slack-policy {region} --output /dev/null")
     return slack_policy_document(cfg, stage, region=region,
@@ -68,9 +68,9 @@ def template(stage: str, project_dir: str, output: str | None, slack_region: str
 
     root = Path(project_dir)
     if slack_region:
-        from canary.deployconfig import slack_policy_name
+        from canary.deployconfig import read_chalice_config, slack_policy_name
 
-        cfg = _read_chalice_config(root)
+        cfg = read_chalice_config(root)
         document = slack_policy_for(root, stage, slack_region, account)
         path = root / ".chalice" / slack_policy_name(cfg, stage)
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -81,19 +81,6 @@ def template(stage: str, project_dir: str, output: str | None, slack_region: str
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-
-
-def _read_chalice_config(root: Path) -> dict[str, Any]:
-    path = root / ".chalice" / "config.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployConfigError(f"{path}: not found; run from the Chalice project directory or pass --project-dir") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DeployConfigError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(data, dict):
-        raise DeployConfigError(f"{path}: must be a JSON object")
-    return data
 
 
 def _deployed(project_dir: Path, stage: str) -> dict[str, str]:
