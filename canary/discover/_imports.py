@@ -14,14 +14,11 @@ from canary.discover._calls import EMPTY, Vals
 from canary.discover._parse import Module, Scope, absolute_module
 from canary.discover._pynamo import PYNAMO_BASES
 from canary.discover._values import (
-    Boto3Factory,
     Boto3Module,
     Boto3SessionModule,
     ChaliceClass,
     ExternalClass,
-    Getenv,
     ModuleV,
-    OsEnviron,
     OsModule,
     Value,
 )
@@ -70,20 +67,9 @@ class Imports:
             return frozenset({ExternalClass(PYNAMO_BASES[base, name])})
         if base == "chalice" and name in ("Chalice", "Blueprint"):
             return frozenset({ChaliceClass()})
-        if base == "boto3":
-            if name in ("client", "resource"):
-                return frozenset({Boto3Factory(name)})
-            if name == "Session":
-                return frozenset({Boto3Factory("Session")})
-            if name == "session":
-                return frozenset({Boto3SessionModule()})
-            return EMPTY
-        if base == "boto3.session" and name == "Session":
-            return frozenset({Boto3Factory("Session")})
-        if base == "os":
-            return frozenset({OsEnviron()}) if name == "environ" else (
-                frozenset({Getenv()}) if name == "getenv" else EMPTY)
-        return self.attribute(ModuleV(base), name)
+        # `from boto3 import client` is `boto3.client`: one table of what those modules hold (Eval.attribute)
+        known = {"boto3": Boto3Module(), "boto3.session": Boto3SessionModule(), "os": OsModule()}.get(base)
+        return self.attribute(known if known is not None else ModuleV(base), name)
 
     # -- expressions ----------------------------------------------------------------------------
 
