@@ -128,13 +128,12 @@ def merge_sites(calls: "list[RawCall]") -> "list[RawCall]":
     """
     groups: dict[tuple[Any, ...], dict[str, set[StrV]]] = {}
     first: dict[tuple[Any, ...], RawCall] = {}
-    regions: dict[tuple[Any, ...], set[StrV]] = {}
+    regions: dict[tuple[Any, ...], set[StrV | None]] = {}
     for c in calls:
         key = (c.file, c.line, c.service, c.operation, c.via, c.key_names, c.actions, c.not_in_stage,
                tuple(n for n, _ in c.params))
         first.setdefault(key, c)
-        if c.region is not None:  # a client seen before its region was known adds nothing
-            regions.setdefault(key, set()).add(c.region)
+        regions.setdefault(key, set()).add(c.region)
         slots = groups.setdefault(key, {})
         for name, alts in c.params:
             slots.setdefault(name, set()).update(alts)

@@ -338,8 +338,10 @@ class Eval:
             if f.kind == "Session":
                 return frozenset({SessionV()})
             names = args[0] if args else kwargs.get("service_name", EMPTY)
-            regions = [r for r in (args[1] if len(args) > 1 else kwargs.get("region_name", EMPTY))
-                       if isinstance(r, StrV)]
+            given = args[1] if len(args) > 1 else kwargs.get("region_name")
+            regions = [r for r in (given or EMPTY) if isinstance(r, StrV)]
+            if given is not None and not regions and not self.admit_empty(scope):
+                return self._defer()  # the region is on its way: a client made now would be one "for any region"
             region = regions[0] if len(regions) == 1 else None  # several: unknown, as if not given
             out: set[Value] = set()
             for n in names:
