@@ -39,7 +39,7 @@ from typing import Any, Mapping
 
 from canary.errors import CanaryError
 from canary.notifiers.alarm import REGION_NAME, AlarmMessageError, canary_kind, parse_alarm
-from canary.notifiers.secrets import PARAMETER_ENV, WebhookUnavailable, quiet_secret_loggers, redact, webhook_url
+from canary.notifiers.secrets import PARAMETER_ENV, WebhookUnavailable, redact, webhook_url
 
 __all__ = ["handle_sns_alarm", "AlarmNotDelivered", "forget_posted", "canary_namespace", "BUDGET_ENV", "RESERVE_S", "LOOKUP_MAX_S", "SSM_MAX_S"]
 
@@ -83,8 +83,7 @@ def handle_sns_alarm(message: str, *, subject: str | None = None, env: Mapping[s
         log.info("message %s was already posted by this container; not posting it again", key[:64])
         return {"posted": True, "status": "duplicate", "attempts": 0, "reason": "already posted"}
     try:
-        with quiet_secret_loggers():
-            result = _handle(message, subject, environ, session, deadline)
+        result = _handle(message, subject, environ, session, deadline)
     except AlarmNotDelivered:
         raise
     except Exception as exc:  # noqa: BLE001 - unexpected: fail the invocation so the alert is retried, then kept

@@ -9,18 +9,16 @@ on their own) from any text before it is logged or returned.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from canary.errors import CanaryError
 from canary.redact import withheld
 
 __all__ = ["WebhookUnavailable", "webhook_url", "redact", "remember_secret", "clear_cache",
-           "quiet_secret_loggers", "PARAMETER_ENV", "URL_ENV", "NOISY_LOGGERS"]
+           "PARAMETER_ENV", "URL_ENV"]
 
 PARAMETER_ENV = "SLACK_WEBHOOK_SSM_PARAMETER"
 URL_ENV = "SLACK_WEBHOOK_URL"
@@ -102,38 +100,6 @@ def webhook_url(env: Mapping[str, str], *, session: Any = None, region: str | No
                              f"SecureString) or {URL_ENV}")
 
 
-# Libraries that log request or response bodies, or URLs, at DEBUG: the decrypted GetParameter answer
-# (botocore.parsers), the request (botocore.endpoint), connection URLs (urllib3).
-NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
-
-
-@contextmanager
-def quiet_secret_loggers(level: int = logging.WARNING) -> Iterator[None]:
-    """Hold the libraries that log bodies or URLs at `level` or above while the Slack function works.
-
-    Whatever the root logger's level (a DEBUG root makes botocore print every response body), these
-    loggers and any of their children given a lower level of their own stay at WARNING; the levels
-    are restored afterwards. Nested use is fine.
-    """
-    names = set(NOISY_LOGGERS)
-    for name in list(logging.root.manager.loggerDict):
-        if name.split(".", 1)[0] in NOISY_LOGGERS:
-            names.add(name)
-    saved: list[tuple[logging.Logger, int]] = []
-    for name in names:
-        lg = logging.getLogger(name)
-        if lg.level == logging.NOTSET and name not in NOISY_LOGGERS:
-            continue  # inherits from its (raised) parent
-        if lg.level == logging.NOTSET or lg.level < level:
-            saved.append((lg, lg.level))
-            lg.setLevel(level)
-    try:
-        yield
-    finally:
-        for lg, old in reversed(saved):
-            lg.setLevel(old)
-
-
 def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url: str | None,
                     deadline: float | None = None) -> str:
     import time
@@ -150,7 +116,7 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
         ssm = session.client("ssm", region_name=region or session.region_name, endpoint_url=endpoint_url,
                              config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 3}))
         bound_client(ssm, deadline if deadline is not None else time.monotonic() + 10.0)
-        with withheld(), quiet_secret_loggers():
+        with withheld():
             value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:  # noqa: BLE001 - any failure means "no URL"; say which and why
         if isinstance(exc, DeadlineExceeded):
