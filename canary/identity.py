@@ -18,7 +18,7 @@ from typing import Any
 from canary._deadline import DeadlineExceeded, bounded_here
 from canary.probes import Target
 
-__all__ = ["Identity", "resolve_target", "account_from_arn", "region_of"]
+__all__ = ["Identity", "account_from_arn", "region_of"]
 
 log = logging.getLogger("canary.identity")
 
@@ -64,19 +64,6 @@ def _ask(sts: Any, region: str) -> tuple[Target, str]:
     ident = sts.get_caller_identity()
     arn = str(ident["Arn"])
     return Target(region=region, account=str(ident["Account"]), partition=arn.split(":")[1]), arn
-
-
-def resolve_target(session: Any, region: str | None = None, endpoint_url: str | None = None,
-                   timeout_s: float = 5.0) -> tuple[Target, str | None, str | None]:
-    """Account and region to build ARNs with, the caller's ARN, and why STS failed (if it did).
-
-    Blocking, but bounded in total by `timeout_s`. `sts:GetCallerIdentity` needs no permission, so
-    it works for any role; when it fails the account is `*`.
-    """
-    ident = Identity(session, region_of(session, region), endpoint_url, timeout_s=timeout_s).start()
-    ident.resolve()
-    target = ident.target() or Target(region=ident.region, account="*")
-    return target, ident.principal, ident.error
 
 
 class Identity:
@@ -150,9 +137,6 @@ class Identity:
         if self._target is None:
             self._done.wait(max(0.0, seconds))
         return self._target
-
-    def done(self) -> bool:
-        return self._done.is_set()
 
     def stop(self) -> None:
         """Nothing more to wait for: an unfinished lookup is abandoned (its thread ends by its own bound)."""

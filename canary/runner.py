@@ -23,11 +23,11 @@ from canary._deadline import Deadline, Scope
 from canary._pool import start
 from canary.classify import Verdict, classify_exception, remediation_for
 from canary.config import CanaryConfig
-from canary.identity import Identity, region_of, resolve_target
+from canary.identity import Identity, region_of
 from canary.model import Outcome, ProbeResult, Report
 from canary.probes import PROBES, Call, ProbeParams, Target, build_call
 
-__all__ = ["run", "Runner", "ProbeHook", "resolve_target", "probe_result"]
+__all__ = ["run", "Runner", "ProbeHook", "probe_result"]
 
 log = logging.getLogger("canary.runner")
 

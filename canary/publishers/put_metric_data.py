@@ -14,13 +14,12 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from canary.publishers import Datum
+from canary.publishers import DEFAULT_TIMEOUT_S, Datum
 
 __all__ = ["PutMetricDataPublisher", "batches", "MAX_DATA_PER_CALL", "MAX_BYTES_PER_CALL", "DEFAULT_TIMEOUT_S"]
 
 MAX_DATA_PER_CALL = 1000
 MAX_BYTES_PER_CALL = 900_000
-DEFAULT_TIMEOUT_S = 10.0
 
 
 def _datum(d: Datum, ts: datetime) -> dict[str, Any]:
