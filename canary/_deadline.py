@@ -157,10 +157,13 @@ def bounded_here(fn: Callable[[], T], seconds: float, *, name: str = "bounded-ca
     timer.daemon = True
     timer.start()
     try:
-        return scope.run(fn)
+        result = scope.run(fn)
     except Exception as exc:
         if scope.is_cut:
             raise DeadlineExceeded(f"no answer within {seconds:.1f}s (total bound)") from exc
         raise
     finally:
         timer.cancel()
+    if scope.is_cut:  # cut mid-answer: botocore may have parsed the part that came (a cut JSON body is `{}`)
+        raise DeadlineExceeded(f"no complete answer within {seconds:.1f}s (total bound)")
+    return result

@@ -82,7 +82,6 @@ def _lookup(log_group: str, region: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
-    from canary.notifiers._http import bound_client
     from canary.notifiers.alarm import REGION_NAME
     from canary.notifiers.report import latest_report
 
@@ -94,7 +93,7 @@ def _lookup(log_group: str, region: str | None) -> Any:
         raise CanaryError(f"{session.region_name[:60]!r} is not an AWS region name (e.g. us-east-1)")
     deadline = time.monotonic() + LOOKUP_S
     logs = session.client("logs", config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 2}))
-    return latest_report(bound_client(logs, deadline), log_group, deadline=deadline)
+    return latest_report(logs, log_group, deadline=deadline)
 
 
 @click.command("notify")

@@ -5,8 +5,9 @@ trips it (a dripping Slack answer took 60 s). Here a watchdog timer shuts the re
 at the deadline, which wakes the blocked read at once; the request then fails with
 `DeadlineExceeded`. The timer thread is cancelled when the request ends, so nothing outlives it.
 
-stdlib only (urllib: proxies from the environment, NO_PROXY honoured), so it serves the Slack
-webhook and, through botocore's `before-send` event, the Slack function's AWS calls alike.
+stdlib only (urllib: proxies from the environment, NO_PROXY honoured); it serves the Slack webhook.
+The Slack function's AWS calls are bounded by `canary._deadline.bounded_here`, whose exception is the
+one raised here too.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["DeadlineExceeded", "Response", "request", "bound_client"]
+from canary._deadline import DeadlineExceeded
+
+__all__ = ["DeadlineExceeded", "Response", "request"]
 
 MAX_BODY = 1 << 20  # answers here are small (Slack: "ok"; AWS: one page); never buffer more
-
-
-class DeadlineExceeded(TimeoutError):
-    """The request did not finish by its deadline (hang, drip, or slow connect)."""
 
 
 @dataclass
@@ -130,10 +129,6 @@ def _opener(dog: _Watchdog, context: ssl.SSLContext | None) -> urllib.request.Op
     return urllib.request.build_opener(urllib.request.ProxyHandler(), H(), HS(), NoRedirect())
 
 
-def _request(*a: Any, **kw: Any) -> Response:
-    return request(*a, **kw)
-
-
 def request(method: str, url: str, *, deadline: float, body: bytes | None = None,
             headers: Mapping[str, str] | None = None, per_read_s: float = 10.0,
             context: ssl.SSLContext | None = None) -> Response:
@@ -168,52 +163,3 @@ def request(method: str, url: str, *, deadline: float, body: bytes | None = None
         raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
     finally:
         dog.cancel()
-
-
-# -- botocore: the same bound for AWS calls ------------------------------------------------------
-
-class _Raw:
-    """What botocore's AWSResponse reads the body from."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Any:
-        yield self._data
-
-
-def bound_client(client: Any, deadline: float, *, per_read_s: float = 5.0) -> Any:
-    """Make every request of a botocore `client` end by `deadline` (and raise DeadlineExceeded after it).
-
-    botocore's own timeouts are per socket read; its `before-send` event lets a handler send the
-    request instead, so this one does, through `request()`. Retries inside botocore each pass
-    through here, so they share the one deadline.
-    """
-    from botocore.awsrequest import AWSResponse
-
-    from botocore.exceptions import EndpointConnectionError
-
-    def send(request: Any, **_: Any) -> Any:
-        try:
-            resp = _request(request.method, request.url, deadline=deadline, body=_body(request.body),
-                            headers={k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()},
-                            per_read_s=per_read_s)
-        except DeadlineExceeded:
-            raise  # not retried: the deadline is shared by every attempt
-        except OSError as exc:  # botocore retries its own connection errors (within the same deadline)
-            raise EndpointConnectionError(endpoint_url=request.url, error=exc) from None
-        return AWSResponse(request.url, resp.status, resp.headers, _Raw(resp.body))
-
-    client.meta.events.register_first("before-send", send)
-    return client
-
-
-def _body(body: Any) -> bytes | None:
-    if body is None or isinstance(body, bytes):
-        return body
-    if isinstance(body, str):
-        return body.encode()
-    if hasattr(body, "read"):
-        data = body.read()
-        return data.encode() if isinstance(data, str) else data
-    return bytes(body)

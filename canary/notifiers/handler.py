@@ -7,7 +7,7 @@ event to the undelivered-alerts queue, whose own alarm pages. Only a message tha
 at all (not JSON, no AlarmName) is acknowledged without a post: a retry cannot help it; it is logged.
 
 Bounded in time: everything ends by the function's own deadline (`context.get_remaining_time_in_millis()`
-minus a reserve for logging), and each AWS lookup has a TOTAL bound (`_http.bound_client`): the
+minus a reserve for logging), and each AWS lookup has a TOTAL bound (`canary._deadline.bounded_here`): the
 webhook read at most `SSM_MAX_S`, the report lookup at most `LOOKUP_MAX_S` and never more than
 `LOOKUP_SHARE` of what is left, so the POSTs keep the larger part.
 
@@ -267,12 +267,9 @@ def _lookup_report(sessions: _LazySession, log_group: str | None, region: str | 
     try:
         from botocore.config import Config
 
-        from canary.notifiers._http import bound_client
-
         session = sessions.get()
         logs = session.client("logs", region_name=region or session.region_name, endpoint_url=endpoint_url,
                               config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 2}))
-        bound_client(logs, deadline)
     except Exception as exc:  # noqa: BLE001 - no client means no details, not no message
         return ReportLookup(unavailable=f"no CloudWatch Logs client ({type(exc).__name__})")
     return latest_report(logs, log_group, deadline=deadline)

@@ -49,18 +49,25 @@ def latest_report(logs: Any, log_group: str, *, window_minutes: int = WINDOW_MIN
                   now_ms: int | None = None, deadline: float | None = None) -> ReportLookup:
     """Return the newest report logged to `log_group` in the window, or why there is none.
 
-    `deadline` (time.monotonic()) ends the paging: the pages read so far still count. Each request's
-    own total bound is the client's (`_http.bound_client`).
+    `deadline` (time.monotonic()) ends the paging and bounds each request in total (`bounded_here` cuts
+    its socket): the pages read so far still count.
     """
     end = now_ms if now_ms is not None else int(time.time() * 1000)
     kwargs: dict[str, Any] = {"logGroupName": log_group, "startTime": end - window_minutes * 60_000,
                               "endTime": end, "filterPattern": REPORT_FILTER}
+    from canary._deadline import bounded_here
+
     best: tuple[int, dict[str, Any]] | None = None
     try:
         for _ in range(MAX_PAGES):
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("deadline")
-            page = logs.filter_log_events(**kwargs)
+            if deadline is None:
+                page = logs.filter_log_events(**kwargs)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("deadline")
+                # a total bound on the request (a read timeout never trips on an answer that drips)
+                page = bounded_here(lambda: logs.filter_log_events(**kwargs), left, name="logs-lookup")
             for ev in page.get("events", []):
                 report = parse_report_line(str(ev.get("message", "")))
                 ts = int(ev.get("timestamp", 0))

@@ -106,7 +106,7 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
 
     from botocore.config import Config
 
-    from canary.notifiers._http import DeadlineExceeded, bound_client
+    from canary._deadline import DeadlineExceeded, bounded_here
 
     if session is None:
         import boto3
@@ -115,9 +115,15 @@ def _read_parameter(name: str, *, session: Any, region: str | None, endpoint_url
     try:
         ssm = session.client("ssm", region_name=region or session.region_name, endpoint_url=endpoint_url,
                              config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 3}))
-        bound_client(ssm, deadline if deadline is not None else time.monotonic() + 10.0)
-        with withheld():
-            value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        left = (deadline if deadline is not None else time.monotonic() + 10.0) - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded("no time left to read the webhook")
+
+        def read() -> Any:
+            with withheld():  # in this thread: bounded_here runs the call here, so the filter applies
+                return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+
+        value = bounded_here(read, left, name="ssm-webhook")
     except Exception as exc:  # noqa: BLE001 - any failure means "no URL"; say which and why
         if isinstance(exc, DeadlineExceeded):
             raise WebhookUnavailable(f"cannot read SSM parameter {name!r}: no complete answer in time") from None
